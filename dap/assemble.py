@@ -1,0 +1,297 @@
+"""Assemble a trail document: TOML front matter, an intro, and one stop per `## ` heading."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from markdown_it.token import Token
+
+from dap.markup import MARKDOWN, plain_text, render
+
+THEMES = ("classic", "museum", "minimal")
+MAX_DOCUMENT_BYTES = 200 * 1024
+EXCERPT_LENGTH = 160
+UNTITLED = "Untitled trail"
+DEFAULTS = {"title": "", "language": "en", "theme": "classic"}
+
+_FENCE = "+++"
+_ID = re.compile(r"[a-z0-9-]{1,64}")
+_ID_SUFFIX = re.compile(r"\s*(?<!\\)\{#([^{}]*)\}\s*$")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+# The first key on a TOML line, bare or quoted, also as a [table] header.
+_TOML_KEY = re.compile(r"""\s*\[*\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))""")
+_TOML_ERROR_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A problem to show the author; `line` is 1-based, or 0 for the whole document."""
+
+    line: int
+    severity: str  # "error" or "warning"
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class AssembledStop:
+    id: str
+    title: str  # plain text: escape it like any other text
+    html: str  # sanitised, safe to mark safe
+    excerpt: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Assembly:
+    title: str  # plain text
+    language: str
+    theme: str
+    intro_html: str  # sanitised, safe to mark safe
+    stops: tuple[AssembledStop, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing stops the trail from being published."""
+        return not self.errors
+
+
+def assemble(text: str) -> Assembly:
+    """Turn a trail document into its title, intro, stops and diagnostics.
+
+    Pure: the same text always gives the same Assembly.
+    """
+    # Lone surrogates cannot be encoded, and nh3 would refuse them.
+    encoded = text.encode("utf-8", "replace")
+    if len(encoded) > MAX_DOCUMENT_BYTES:
+        too_large = Diagnostic(
+            0,
+            "error",
+            "too-large",
+            f"The document is {len(encoded):,} bytes, over the limit of {MAX_DOCUMENT_BYTES:,} "
+            f"({MAX_DOCUMENT_BYTES // 1024} KB); split the trail or shorten it.",
+        )
+        return Assembly(UNTITLED, "en", "classic", "", (), (too_large,))
+
+    text = encoded.decode("utf-8").removeprefix("\ufeff")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    diagnostics: list[Diagnostic] = []
+    settings, body_start = _read_front_matter(lines, diagnostics)
+    tokens = MARKDOWN.parse("\n".join(lines[body_start:]))
+
+    starts = [i for i, token in enumerate(tokens) if _starts_stop(token)]
+    intro = tokens[: starts[0]] if starts else tokens
+    title = settings["title"]
+    if not title:
+        title, intro = _title_from_intro(intro)
+
+    stops: list[AssembledStop] = []
+    first_line_of_id: dict[str, int] = {}
+    for number, (start, end) in enumerate(pairwise([*starts, len(tokens)]), 1):
+        stop = _assemble_stop(tokens[start:end], number, body_start, diagnostics)
+        if stop.id in first_line_of_id:
+            diagnostics.append(
+                Diagnostic(
+                    stop.line,
+                    "error",
+                    "duplicate-id",
+                    f'The id "{stop.id}" is already used by the stop on line '
+                    f"{first_line_of_id[stop.id]}; give one of them another {{#id}}.",
+                )
+            )
+        first_line_of_id.setdefault(stop.id, stop.line)
+        stops.append(stop)
+    if not stops:
+        diagnostics.append(
+            Diagnostic(
+                0,
+                "error",
+                "no-stops",
+                'The trail has no stops yet; start each stop with a "## " heading.',
+            )
+        )
+
+    return Assembly(
+        title=title or UNTITLED,
+        language=settings["language"],
+        theme=settings["theme"],
+        intro_html=render(intro),
+        stops=tuple(stops),
+        diagnostics=tuple(sorted(diagnostics, key=lambda d: (d.line, d.severity != "error"))),
+    )
+
+
+def slugify(title: str) -> str:
+    """A stop id from its title: "Café Royal" gives "cafe-royal"; may be empty."""
+    folded = unicodedata.normalize("NFKD", title.casefold()).encode("ascii", "ignore")
+    slug = re.sub(r"[^a-z0-9]+", "-", folded.decode("ascii")).strip("-")
+    return slug[:64].rstrip("-")
+
+
+def excerpt(text: str, limit: int = EXCERPT_LENGTH) -> str:
+    """`text` with whitespace collapsed, cut at a word boundary to fit `limit` with "…"."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    space = text.rfind(" ", 0, limit)
+    head = text[:space] if space > limit // 2 else text[: limit - 1]
+    return head.rstrip(" ,.;:-") + "…"
+
+
+def _starts_stop(token: Token) -> bool:
+    """A top-level ATX `## ` heading; setext ones and those in quotes or lists don't count."""
+    return token.type == "heading_open" and token.tag == "h2" and token.markup == "##" and token.level == 0
+
+
+def _title_from_intro(intro: Sequence[Token]) -> tuple[str, Sequence[Token]]:
+    """The intro's first `# ` heading as the title, dropped from the intro if it leads it."""
+    for i, token in enumerate(intro):
+        if token.type == "heading_open" and token.tag == "h1" and token.level == 0:
+            title = plain_text(intro[i + 1 : i + 2])
+            return title, intro[3:] if i == 0 else intro
+    return "", intro
+
+
+def _assemble_stop(
+    tokens: Sequence[Token], number: int, body_start: int, diagnostics: list[Diagnostic]
+) -> AssembledStop:
+    """One stop from its tokens: heading_open, inline, heading_close, then its body."""
+    assert tokens[0].map is not None
+    line = body_start + tokens[0].map[0] + 1
+    heading, body = tokens[1].content, tokens[3:]
+    match = _ID_SUFFIX.search(heading)
+    raw_title = heading[: match.start()] if match else heading
+    title = plain_text(MARKDOWN.parseInline(raw_title))
+
+    stop_id = slugify(title) or f"stop-{number}"
+    if match and _ID.fullmatch(match[1]):
+        stop_id = match[1]
+    elif match:
+        diagnostics.append(
+            Diagnostic(
+                line,
+                "error",
+                "bad-id",
+                f'"{{#{match[1]}}}" is not a valid id: use 1 to 64 lower-case '
+                "letters, digits and hyphens, like {#clock-tower}.",
+            )
+        )
+    if not title:
+        title = f"Stop {number}"
+        diagnostics.append(Diagnostic(line, "warning", "empty-title", f"Stop {number} has no title."))
+    if not body:
+        diagnostics.append(
+            Diagnostic(
+                line,
+                "warning",
+                "empty-stop",
+                f'The stop "{title}" is empty; write something under its heading.',
+            )
+        )
+    return AssembledStop(
+        id=stop_id,
+        title=title,
+        html=render(body),
+        excerpt=excerpt(plain_text(body)),
+        line=line,
+    )
+
+
+def _read_front_matter(lines: list[str], diagnostics: list[Diagnostic]) -> tuple[dict[str, str], int]:
+    """The settings from the `+++` block at the top, and the index of the first body line."""
+    settings = dict(DEFAULTS)
+    if not lines or lines[0].rstrip() != _FENCE:
+        return settings, 0
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() == _FENCE), None)
+    if end is None:
+        diagnostics.append(
+            Diagnostic(
+                1,
+                "error",
+                "bad-front-matter",
+                "The front matter is never closed; end it with a line of +++.",
+            )
+        )
+        return settings, 1
+
+    toml_lines = lines[1:end]
+    try:
+        data: dict[str, Any] = tomllib.loads("\n".join(toml_lines))
+    except tomllib.TOMLDecodeError as error:
+        found = _TOML_ERROR_LINE.search(str(error))
+        reason = _TOML_ERROR_LINE.sub("", str(error)).strip()
+        diagnostics.append(
+            Diagnostic(
+                int(found[1]) + 1 if found else 1,
+                "error",
+                "bad-front-matter",
+                f"The front matter is not valid TOML: {reason}.",
+            )
+        )
+        return settings, end + 1
+
+    for key, value in data.items():
+        line = _key_line(toml_lines, key)
+        if key not in DEFAULTS:
+            diagnostics.append(
+                Diagnostic(
+                    line,
+                    "warning",
+                    "unknown-key",
+                    f'"{key}" is not a setting and is ignored; the settings are title, language and theme.',
+                )
+            )
+        elif not isinstance(value, str):
+            diagnostics.append(
+                Diagnostic(
+                    line,
+                    "error",
+                    "bad-value",
+                    f'{key} must be text in quotes, like {key} = "{DEFAULTS[key] or "…"}".',
+                )
+            )
+        elif key == "theme" and value not in THEMES:
+            diagnostics.append(
+                Diagnostic(
+                    line,
+                    "error",
+                    "unknown-theme",
+                    f'There is no theme "{value}"; choose one of {", ".join(THEMES)}.',
+                )
+            )
+        elif key == "language" and not _LANGUAGE.fullmatch(value):
+            diagnostics.append(
+                Diagnostic(
+                    line,
+                    "error",
+                    "bad-language",
+                    f'"{value}" is not a language code; use one like "en" or "pt-BR".',
+                )
+            )
+        else:
+            settings[key] = value.strip()
+    return settings, end + 1
+
+
+def _key_line(toml_lines: list[str], key: str) -> int:
+    """The document line where a top-level front matter key is set (best effort)."""
+    for i, line in enumerate(toml_lines):
+        match = _TOML_KEY.match(line)
+        if match and key in match.groups():
+            return i + 2  # past the opening +++, and 1-based
+    return 1

@@ -1,0 +1,20 @@
+"""gunicorn settings for `make run` and the benchmarks."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+wsgi_app = "qrcards.wsgi:application"
+# Scanner pages answer in milliseconds; anything slower than this is stuck.
+timeout = 30
+graceful_timeout = 10
+accesslog = os.environ.get("ACCESS_LOG") or None
+errorlog = "-"
+
+
+def worker_exit(server, worker):
+    # Write the scans still buffered in this worker before it goes.
+    from scans.recording import shutdown
+
+    shutdown()

@@ -1,0 +1,162 @@
+"""QRCards settings: one module, configured by environment variables (see .env.example)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from qrcards.env import env_bool, env_int, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, or one generated once into var/ for development."""
+    if key := env_str("SECRET_KEY"):
+        return key
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _database_url() -> str:
+    if url := env_str("DATABASE_URL"):
+        return url
+    from qrcards.embedded_db import embedded_database_url
+
+    return embedded_database_url(VAR_DIR)
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+QRCARDS_DOMAIN = env_str("QRCARDS_DOMAIN", "qrcards.localhost").lower()
+
+# The Domain table is the allow-list of hosts: an unknown host is answered with a
+# 404 by the tenant middleware before any view runs, and workspaces may bring
+# custom domains that can't be listed here.
+ALLOWED_HOSTS = ["*"]
+
+SHARED_APPS = [
+    "django_tenants",
+    "accounts",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",
+    "django_htmx",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.admin",
+    "trails",
+    "scans",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "accounts.Customer"
+TENANT_DOMAIN_MODEL = "accounts.Domain"
+PUBLIC_SCHEMA_URLCONF = "qrcards.urls_public"
+ROOT_URLCONF = "qrcards.urls_tenant"
+TENANT_LIMIT_SET_CALLS = True
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+
+MIDDLEWARE = [
+    "accounts.middleware.TenantMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "qrcards.wsgi.application"
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        _database_url(),
+        engine="django_tenants.postgresql_backend",
+        # Keep connections open between requests: opening one costs ~4 ms.
+        conn_max_age=env_int("CONN_MAX_AGE", 600),
+        conn_health_checks=True,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "qrcards_cache"}
+    )
+    # Every key carries the schema it was made in, so no workspace can read another's entries.
+    | {"KEY_FUNCTION": "django_tenants.cache.make_key", "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key"},
+}
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Host-only cookies: a log-in on one workspace host is not a log-in on another.
+SESSION_COOKIE_DOMAIN = None
+CSRF_COOKIE_DOMAIN = None
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Static file names carry a content hash, so browsers may keep them for a year.
+WHITENOISE_MAX_AGE = 365 * 24 * 3600
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "pgserver": {"level": "WARNING"}},
+}
+
+# Scans are buffered in process and written in batches by a background thread
+# (scans/recording.py); off, each scan is written before the page is returned.
+SCANS_WRITE_BEHIND = True

@@ -1,0 +1,10 @@
+"""URLs of a workspace host (<slug>.QRCARDS_DOMAIN or a custom domain)."""
+
+from django.urls import include, path
+
+from accounts.admin import workspace_site
+
+urlpatterns = [
+    path("", include("trails.urls")),
+    path("admin/", workspace_site.urls),
+]

@@ -1,0 +1,30 @@
+"""Shared test set-up: the public tenant and two workspaces, built once per session."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+pytest_plugins = ["tests.fixtures.workspaces", "tests.fixtures.trails"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_settings():
+    from django.conf import settings
+
+    # Fast by habit: a cheap hasher, static files without a manifest, scans written at once.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.SCANS_WRITE_BEHIND = False
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Each test starts with empty per-process caches and leaves the connection on the public schema."""
+    from accounts.middleware import forget_hosts
+    from trails.views import forget_pages
+
+    forget_hosts()
+    forget_pages()
+    yield
+    connection.set_schema_to_public()

@@ -1,0 +1,36 @@
+"""The demo workspace that `make run` opens with: idempotent, so running it again changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from accounts.models import Customer, User
+from accounts.workspaces import create_workspace, ensure_public_workspace
+from trails.models import Trail
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "qrcards-demo"
+DEMO_OWNER_EMAIL = "owner@demo.example"
+DEMO_STAFF_EMAIL = "staff@qrcards.example"
+DEMO_TRAIL = Path(__file__).with_name("demo.md")
+
+
+@transaction.atomic
+def seed_demo() -> Customer:
+    ensure_public_workspace()
+    staff = User.objects.filter(email=DEMO_STAFF_EMAIL).first()
+    if staff is None:
+        User.objects.create_superuser(DEMO_STAFF_EMAIL, DEMO_PASSWORD)
+    owner = User.objects.filter(email=DEMO_OWNER_EMAIL).first()
+    if owner is None:
+        owner = User.objects.create_user(DEMO_OWNER_EMAIL, DEMO_PASSWORD, first_name="Demo", last_name="Owner")
+    workspace = Customer.objects.filter(schema_name=DEMO_SLUG).first()
+    if workspace is None:
+        workspace = create_workspace(name="Demo Town Museum", slug=DEMO_SLUG, owner=owner)
+    with schema_context(DEMO_SLUG):
+        if not Trail.objects.exists():
+            Trail.create_from_markdown(DEMO_TRAIL.read_text(), status=Trail.Status.PUBLISHED)
+    return workspace

@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import secrets
+
+from django.db import models, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+import dap
+
+# No 0/O, 1/I/L: a token read off a card can't be mistyped. 31**8 ≈ 8.5e11 tokens.
+TOKEN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+TOKEN_LENGTH = 8
+
+
+def new_token() -> str:
+    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
+
+
+def normalize_token(token: str) -> str | None:
+    """The canonical (upper-case) form of a token as typed or scanned, or None if it can't be one."""
+    token = token.upper()
+    if len(token) != TOKEN_LENGTH or any(char not in TOKEN_ALPHABET for char in token):
+        return None
+    return token
+
+
+class InvalidDocument(Exception):
+    """The Markdown has errors; nothing was saved. `assembly.diagnostics` says what."""
+
+    def __init__(self, assembly: dap.Assembly):
+        super().__init__("; ".join(f"line {d.line}: {d.message}" for d in assembly.errors))
+        self.assembly = assembly
+
+
+class TrailQuerySet(models.QuerySet):
+    def published(self) -> TrailQuerySet:
+        return self.filter(status=Trail.Status.PUBLISHED, deleted_at__isnull=True)
+
+    def live(self) -> TrailQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+    def import_markdown(self, source: str) -> tuple[Trail, bool]:
+        """Update the live trail with the document's title, or create one. Returns (trail, created)."""
+        trail = self.live().filter(title=dap.assemble(source).title).first()
+        if trail is None:
+            return Trail.create_from_markdown(source), True
+        trail.set_source(source)
+        return trail, False
+
+
+class Trail(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    title = models.CharField(max_length=200)
+    source = models.TextField(help_text="The trail as one Markdown document.")
+    language = models.CharField(max_length=16, default="en")
+    theme = models.CharField(max_length=20, default="classic")
+    intro_html = models.TextField(blank=True, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = TrailQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @classmethod
+    def create_from_markdown(cls, source: str, *, status: str = Status.DRAFT) -> Trail:
+        trail = cls(status=status)
+        trail.set_source(source)
+        return trail
+
+    @transaction.atomic
+    def set_source(self, source: str) -> dap.Assembly:
+        """Assemble `source` and save it with its stops, keeping the tokens of stops that survive.
+
+        Raises InvalidDocument (and saves nothing) when the document has errors.
+        """
+        assembly = dap.assemble(source)
+        if not assembly.ok:
+            raise InvalidDocument(assembly)
+        self.source = source
+        self.title = assembly.title[:200]
+        self.language = assembly.language
+        self.theme = assembly.theme
+        self.intro_html = assembly.intro_html
+        if self.pk is None:
+            self.save()
+        else:
+            self.version = F("version") + 1
+            self.save()
+            self.refresh_from_db(fields=["version"])
+        self._sync_stops(assembly.stops)
+        return assembly
+
+    def _sync_stops(self, assembled: tuple[dap.AssembledStop, ...]) -> None:
+        existing = {stop.key: stop for stop in self.stops.select_for_update()}
+        now = timezone.now()
+        # Positions are unique among a trail's stops: clear them first so reordering can't collide.
+        self.stops.update(position=None)
+        for position, part in enumerate(assembled, start=1):
+            stop = existing.pop(part.id, None) or Stop(trail=self, key=part.id, token=Stop.objects.unused_token())
+            stop.position = position
+            stop.title = part.title[:200]
+            stop.html = part.html
+            stop.excerpt = part.excerpt
+            stop.retired_at = None
+            stop.save()
+        for stop in existing.values():
+            if stop.retired_at is None:
+                stop.retired_at = now
+                stop.save(update_fields=["retired_at", "updated_at"])
+
+    def publish(self) -> None:
+        self.status = self.Status.PUBLISHED
+        self.save(update_fields=["status", "updated_at"])
+
+    def unpublish(self) -> None:
+        self.status = self.Status.DRAFT
+        self.save(update_fields=["status", "updated_at"])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.PUBLISHED and self.deleted_at is None
+
+    def live_stops(self) -> models.QuerySet[Stop]:
+        return self.stops.filter(retired_at__isnull=True).order_by("position")
+
+
+class StopQuerySet(models.QuerySet):
+    def live(self) -> StopQuerySet:
+        return self.filter(retired_at__isnull=True)
+
+    def unused_token(self) -> str:
+        while True:
+            token = new_token()
+            if not Stop.objects.filter(token=token).exists():
+                return token
+
+
+class Stop(models.Model):
+    """One page of a trail, printed as one QR card. Its token is forever: stops are retired, never deleted."""
+
+    trail = models.ForeignKey(Trail, on_delete=models.PROTECT, related_name="stops")
+    key = models.CharField("stable id", max_length=64)
+    token = models.CharField(max_length=TOKEN_LENGTH, unique=True, editable=False)
+    position = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    title = models.CharField(max_length=200)
+    html = models.TextField(editable=False)
+    excerpt = models.CharField(max_length=300, blank=True, editable=False)
+    retired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StopQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["trail", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["trail", "key"], name="one_stop_per_id_in_trail"),
+            models.UniqueConstraint(fields=["trail", "position"], name="one_stop_per_position_in_trail"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.token})"
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+    def get_absolute_url(self) -> str:
+        return reverse("trails:stop-page", args=[self.token])

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from trails import views
+
+app_name = "trails"
+
+urlpatterns = [
+    path("qr/<str:token>", views.stop_page, name="stop-page"),
+]
