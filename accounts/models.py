@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import hashlib
+import secrets
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
 from django.db import models
@@ -96,3 +99,83 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.customer} ({self.role})"
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self) -> ApiKeyQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+    def create_key(self, *, customer: Customer, name: str, scope: str, created_by: User | None = None) -> tuple[ApiKey, str]:
+        """Make a key and return it with its secret; the secret is not stored and can't be shown again."""
+        secret = ApiKey.SECRET_PREFIX + secrets.token_urlsafe(32)
+        key = self.create(
+            customer=customer,
+            name=name,
+            scope=scope,
+            created_by=created_by,
+            prefix=secret[: ApiKey.VISIBLE_CHARS],
+            hashed_secret=ApiKey.hash(secret),
+        )
+        return key, secret
+
+    def authenticate(self, secret: str, *, customer: Customer) -> ApiKey | None:
+        """The active key of `customer` with this secret, or None. Records when it was used."""
+        if not secret.startswith(ApiKey.SECRET_PREFIX):
+            return None
+        key = self.active().filter(customer=customer, hashed_secret=ApiKey.hash(secret)).first()
+        if key is not None:
+            key.touch()
+        return key
+
+
+class ApiKey(models.Model):
+    """A secret that lets a program use one workspace's API. Only a hash of the secret is kept."""
+
+    SECRET_PREFIX = "qrc_"
+    VISIBLE_CHARS = 12
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        READ_WRITE = "read-write", "Read and write"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.READ)
+    prefix = models.CharField(max_length=VISIBLE_CHARS, editable=False)
+    hashed_secret = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash(secret: str) -> str:
+        # Secrets are 256 random bits, so a fast hash is enough: there is nothing to guess.
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == self.Scope.READ_WRITE
+
+    def touch(self) -> None:
+        """Record a use, at most once a minute per key so busy keys don't write on every request."""
+        from django.utils import timezone
+
+        now = timezone.now()
+        if self.last_used_at is None or (now - self.last_used_at).total_seconds() > 60:
+            ApiKey.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now
+
+    def revoke(self) -> None:
+        from django.utils import timezone
+
+        self.revoked_at = timezone.now()
+        self.save(update_fields=["revoked_at"])

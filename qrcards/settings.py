@@ -128,6 +128,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Host-only cookies: a log-in on one workspace host is not a log-in on another.
+LOGIN_URL = "/admin/login/"  # allauth's log-in comes with the accounts work
 SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None
 

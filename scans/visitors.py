@@ -92,11 +92,7 @@ def _device_class(user_agent: str, os_family: str, device: ua_parser.Device) -> 
     family = device.family
     if "TV" in family:
         return "other"
-    if (
-        family in ("iPad", "Generic Tablet")
-        or family.startswith("Kindle")
-        or device.brand == "Generic_Android_Tablet"
-    ):
+    if family in ("iPad", "Generic Tablet") or family.startswith("Kindle") or device.brand == "Generic_Android_Tablet":
         return "tablet"
     if os_family == "Android":
         # Android tablets leave "Mobile" out of the user agent; phones send it.

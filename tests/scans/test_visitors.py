@@ -17,8 +17,7 @@ from scans.visitors import (
 from tests.fixtures.user_agents import BOTS, HUMANS, USER_AGENTS
 
 CHROME_ON_WINDOWS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
-    " Chrome/120.0.0.0 Safari/537.36"
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 )
 SAFARI_ON_IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15"
@@ -31,9 +30,7 @@ def _ids(entries: list[tuple[str, bool, str]]) -> list[str]:
 
 
 @pytest.mark.parametrize(("user_agent", "is_bot", "device"), BOTS, ids=_ids(BOTS))
-def test_it_flags_crawlers_link_previews_and_http_clients_as_bots(
-    user_agent: str, is_bot: bool, device: str
-) -> None:
+def test_it_flags_crawlers_link_previews_and_http_clients_as_bots(user_agent: str, is_bot: bool, device: str) -> None:
     client = describe_client(user_agent)
 
     assert client.is_bot
@@ -41,9 +38,7 @@ def test_it_flags_crawlers_link_previews_and_http_clients_as_bots(
 
 
 @pytest.mark.parametrize(("user_agent", "is_bot", "device"), HUMANS, ids=_ids(HUMANS))
-def test_it_does_not_flag_people_in_browsers_and_in_app_browsers(
-    user_agent: str, is_bot: bool, device: str
-) -> None:
+def test_it_does_not_flag_people_in_browsers_and_in_app_browsers(user_agent: str, is_bot: bool, device: str) -> None:
     assert not describe_client(user_agent).is_bot
 
 
@@ -177,7 +172,7 @@ def test_it_finds_the_country_of_a_public_address(ip: str, country: str) -> None
         "127.0.0.1",
         "100.64.0.1",  # carrier-grade NAT
         "169.254.1.1",
-        "0.0.0.0",
+        "0.0.0.0",  # noqa: S104 - an address to look up, not one to bind
         "255.255.255.255",
         "203.0.113.7",  # documentation
         "::1",
