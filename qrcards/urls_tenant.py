@@ -6,5 +6,7 @@ from accounts.admin import workspace_site
 
 urlpatterns = [
     path("", include("trails.urls")),
+    path("dashboard/analytics/", include("scans.urls")),
+    path("dashboard/", include("accounts.urls")),
     path("admin/", workspace_site.urls),
 ]

@@ -6,4 +6,6 @@ app_name = "trails"
 
 urlpatterns = [
     path("qr/<str:token>", views.stop_page, name="stop-page"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/trails/", views.trail_list, name="trail-list"),
 ]

@@ -8,8 +8,12 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts.permissions import member_required
 from scans.recording import record_scan
-from trails.models import Stop, normalize_token
+from trails.models import Stop, Trail, normalize_token
 
 # Scanner pages are the same for everyone, so each process keeps the rendered HTML
 # for a few seconds. Saving a trail or stop here forgets them at once (see
@@ -89,3 +93,15 @@ def stop_page(request: HttpRequest, token: str) -> HttpResponse:
     response["Cache-Control"] = "no-cache, private"
     response["Content-Security-Policy"] = SCANNER_CSP
     return response
+
+
+@require_GET
+@member_required("view_trails")
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "trails/dashboard.html", {"section": "home", "trails": Trail.objects.live()})
+
+
+@require_GET
+@member_required("view_trails")
+def trail_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "trails/trail_list.html", {"section": "trails", "trails": Trail.objects.live()})
