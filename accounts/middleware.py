@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django_tenants.middleware.main import TenantMainMiddleware
 
 # Finding the workspace for a host costs an ORM query (~0.5 ms of CPU) on every
 # request; scanner pages answer in a few ms, so each process remembers its hosts
-# for a few seconds. A change in this process forgets them at once (see
-# AccountsConfig.ready); other processes see it within HOST_CACHE_SECONDS.
-HOST_CACHE_SECONDS = 5.0
+# for settings.TENANT_HOST_CACHE_SECONDS. A change in this process forgets them at
+# once (see AccountsConfig.ready); other processes see it within that time.
 HOST_CACHE_SIZE = 10_000
 _hosts: dict[str, tuple[float, object]] = {}
 
@@ -32,5 +32,5 @@ class TenantMiddleware(TenantMainMiddleware):
         tenant = super().get_tenant(domain_model, hostname)
         if len(_hosts) >= HOST_CACHE_SIZE:
             _hosts.clear()
-        _hosts[hostname] = (now + HOST_CACHE_SECONDS, tenant)
+        _hosts[hostname] = (now + settings.TENANT_HOST_CACHE_SECONDS, tenant)
         return tenant

@@ -11,6 +11,15 @@ timeout = 30
 graceful_timeout = 10
 accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
+# Load the app once in the master: workers share its memory (the geo data alone
+# is ~50 MiB) and start answering at once.
+preload_app = True
+
+
+def when_ready(server):
+    from scans.recording import warm_up
+
+    warm_up()
 
 
 def worker_exit(server, worker):

@@ -12,31 +12,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qrcards.settings")
-    if not os.environ.get("DATABASE_URL"):
-        from qrcards.embedded_db import embedded_database_url
-
-        # This process holds the embedded server for the web server's lifetime; it stops when we exit.
-        os.environ["DATABASE_URL"] = embedded_database_url(BASE_DIR / "var")
-    else:
-        from qrcards.embedded_db import ensure_database_exists
-
-        ensure_database_exists(os.environ["DATABASE_URL"])
-
-    import django
+    workspace = prepare()
     from django.conf import settings
-    from django.core.management import call_command
 
-    django.setup()
-    call_command("migrate_schemas", interactive=False, verbosity=0)
-    call_command("createcachetable", verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
+    from trails.demo import DEMO_OWNER_EMAIL, DEMO_PASSWORD, DEMO_STAFF_EMAIL
 
-    from trails.demo import DEMO_OWNER_EMAIL, DEMO_PASSWORD, DEMO_STAFF_EMAIL, seed_demo
-
-    workspace = seed_demo()
     _print_welcome(settings.QRCARDS_DOMAIN, workspace, DEMO_OWNER_EMAIL, DEMO_STAFF_EMAIL, DEMO_PASSWORD)
-
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(BASE_DIR / "qrcards" / "gunicorn.conf.py")],
         cwd=BASE_DIR,
@@ -50,6 +31,36 @@ def main() -> int:
         server.wait(timeout=30)
         print("\nStopped.")
         return 0
+
+
+def prepare():
+    """Database, migrations, static files and the demo workspace; returns the demo workspace.
+
+    Sets DATABASE_URL for child processes, so a web server started after this uses
+    the same database (with the embedded one, this process keeps it running).
+    """
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qrcards.settings")
+    if not os.environ.get("DATABASE_URL"):
+        from qrcards.embedded_db import embedded_database_url
+
+        # This process holds the embedded server for the web server's lifetime; it stops when we exit.
+        os.environ["DATABASE_URL"] = embedded_database_url(BASE_DIR / "var")
+    else:
+        from qrcards.embedded_db import ensure_database_exists
+
+        ensure_database_exists(os.environ["DATABASE_URL"])
+
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate_schemas", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+    from trails.demo import seed_demo
+
+    return seed_demo()
 
 
 def _interrupt(signum, frame) -> None:

@@ -158,6 +158,11 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}, "pgserver": {"level": "WARNING"}},
 }
 
+# The scanner page's fast path (see bench/scanner.py for what each step buys).
+# Each process remembers which workspace a host belongs to, and rendered scanner
+# pages, for this long; changes made in the same process are seen at once.
+TENANT_HOST_CACHE_SECONDS = 5
+SCANNER_PAGE_CACHE_SECONDS = 5
 # Scans are buffered in process and written in batches by a background thread
 # (scans/recording.py); off, each scan is written before the page is returned.
 SCANS_WRITE_BEHIND = True

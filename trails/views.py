@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -16,9 +17,8 @@ from scans.recording import record_scan
 from trails.models import Stop, Trail, normalize_token
 
 # Scanner pages are the same for everyone, so each process keeps the rendered HTML
-# for a few seconds. Saving a trail or stop here forgets them at once (see
-# TrailsConfig.ready); other processes show the change within PAGE_CACHE_SECONDS.
-PAGE_CACHE_SECONDS = 5.0
+# for settings.SCANNER_PAGE_CACHE_SECONDS. Saving a trail or stop here forgets them
+# at once (see TrailsConfig.ready); other processes show the change within that time.
 PAGE_CACHE_SIZE = 20_000
 SCANNER_CSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
@@ -48,7 +48,7 @@ def _scanner_page(request: HttpRequest, token: str) -> ScannerPage:
     if page.stop_id is not None or page.status == 410:
         if len(_pages) >= PAGE_CACHE_SIZE:
             _pages.clear()
-        _pages[key] = (now + PAGE_CACHE_SECONDS, page)
+        _pages[key] = (now + settings.SCANNER_PAGE_CACHE_SECONDS, page)
     return page
 
 
