@@ -13,6 +13,7 @@ from dap.assemble import (
     Assembly,
     Diagnostic,
     assemble,
+    retitle,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "Assembly",
     "Diagnostic",
     "assemble",
+    "retitle",
 ]

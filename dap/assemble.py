@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 import unicodedata
@@ -134,6 +135,23 @@ def assemble(text: str) -> Assembly:
         stops=tuple(stops),
         diagnostics=tuple(sorted(diagnostics, key=lambda d: (d.line, d.severity != "error"))),
     )
+
+
+def retitle(text: str, title: str) -> str:
+    """The same document with its front-matter title set to `title` (front matter added if there is none)."""
+    # A JSON string with ASCII escapes is also a valid TOML basic string.
+    title_line = f"title = {json.dumps(title)}"
+    lines = text.replace("\r\n", "\n").split("\n")
+    if lines and lines[0].strip() == _FENCE:
+        for end in range(1, len(lines)):
+            if lines[end].strip() == _FENCE:
+                for i in range(1, end):
+                    if re.match(r"\s*title\s*=", lines[i]):
+                        lines[i] = title_line
+                        return "\n".join(lines)
+                lines.insert(1, title_line)
+                return "\n".join(lines)
+    return "\n".join([_FENCE, title_line, _FENCE, *lines])
 
 
 def slugify(title: str) -> str:

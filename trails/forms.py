@@ -5,10 +5,15 @@ from django.core.exceptions import ValidationError
 
 import dap
 from trails.models import Trail
+from trails.qr import MAX_BORDER, MIN_BORDER, PNG_SIZE_PX, PRINT_SIZE_MM, QrOptions
+
+
+def _diagnostic_errors(assembly: dap.Assembly) -> list[ValidationError]:
+    return [ValidationError(f"Line {d.line}: {d.message}" if d.line else d.message, code=d.code) for d in assembly.errors]
 
 
 class TrailSourceForm(forms.ModelForm):
-    """Edit a trail as Markdown; a document with errors is refused with its line numbers."""
+    """Edit a trail as Markdown in the staff admin; a document with errors is refused with its line numbers."""
 
     class Meta:
         model = Trail
@@ -19,7 +24,84 @@ class TrailSourceForm(forms.ModelForm):
         source = self.cleaned_data["source"]
         assembly = dap.assemble(source)
         if not assembly.ok:
-            raise ValidationError(
-                [ValidationError(f"Line {d.line}: {d.message}" if d.line else d.message, code=d.code) for d in assembly.errors]
-            )
+            raise ValidationError(_diagnostic_errors(assembly))
         return source
+
+
+class TrailEditorForm(forms.Form):
+    """The dashboard editor: the document, and the version of the trail it was opened at."""
+
+    source = forms.CharField(
+        strip=False,
+        max_length=dap.MAX_DOCUMENT_BYTES,
+        widget=forms.Textarea(attrs={"rows": 28, "spellcheck": "true", "class": "source", "id": "source"}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+    def clean_source(self) -> str:
+        source = self.cleaned_data["source"]
+        self.assembly = dap.assemble(source)
+        if not self.assembly.ok:
+            raise ValidationError(_diagnostic_errors(self.assembly))
+        return source
+
+
+STARTER = """+++
+title = "My new trail"
+language = "en"
+theme = "classic"
++++
+A few words to welcome visitors; they appear on the first stop.
+
+## First stop {#first-stop}
+What's there to see here?
+
+## Second stop {#second-stop}
+And here?
+"""
+
+
+class QrOptionsForm(forms.Form):
+    """How a downloaded QR code looks; read from the query string so a choice can be linked to."""
+
+    error_correction = forms.ChoiceField(
+        label="Error correction",
+        choices=[("L", "L: 7%"), ("M", "M: 15%"), ("Q", "Q: 25% (recommended)"), ("H", "H: 30%")],
+        initial="Q",
+    )
+    size_px = forms.IntegerField(label="PNG size (pixels)", initial=512, min_value=PNG_SIZE_PX[0], max_value=PNG_SIZE_PX[1])
+    size_mm = forms.FloatField(label="Print size (mm)", initial=40, min_value=PRINT_SIZE_MM[0], max_value=PRINT_SIZE_MM[1])
+    foreground = forms.CharField(label="Code colour", initial="#000000", widget=forms.TextInput(attrs={"type": "color"}))
+    background = forms.CharField(label="Background", initial="#ffffff", widget=forms.TextInput(attrs={"type": "color"}))
+    border = forms.IntegerField(label="Quiet zone (modules)", initial=MIN_BORDER, min_value=MIN_BORDER, max_value=MAX_BORDER)
+
+    @classmethod
+    def from_query(cls, query) -> QrOptionsForm:
+        """Bound to the query string, with the defaults for anything it leaves out."""
+        data = {name: field.initial for name, field in cls.base_fields.items()}
+        data.update({name: query[name] for name in data if query.get(name)})
+        return cls(data)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        self.warnings: list[str] = []
+        if self.errors:
+            return cleaned
+        options = QrOptions(**cleaned)
+        for problem in options.validate():
+            if problem.is_error:
+                field = problem.code if problem.code in self.fields else None
+                if problem.code in {"low_contrast", "foreground_format"}:
+                    field = "foreground"
+                elif problem.code == "background_format":
+                    field = "background"
+                self.add_error(field, ValidationError(problem.message, code=problem.code))
+            else:
+                self.warnings.append(problem.message)
+        self.options = options
+        return cleaned
+
+
+class PrintForm(forms.Form):
+    paper = forms.ChoiceField(choices=[("A4", "A4"), ("LETTER", "US Letter")], initial="A4")
+    crop_marks = forms.BooleanField(label="Crop marks", required=False)

@@ -26,6 +26,10 @@ def normalize_token(token: str) -> str | None:
     return token
 
 
+class StaleVersion(Exception):
+    """Someone saved the trail after the editor was opened; saving now would lose their change."""
+
+
 class InvalidDocument(Exception):
     """The Markdown has errors; nothing was saved. `assembly.diagnostics` says what."""
 
@@ -54,6 +58,7 @@ class Trail(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
+        ARCHIVED = "archived", "Archived"
 
     title = models.CharField(max_length=200)
     source = models.TextField(help_text="The trail as one Markdown document.")
@@ -81,14 +86,19 @@ class Trail(models.Model):
         return trail
 
     @transaction.atomic
-    def set_source(self, source: str) -> dap.Assembly:
+    def set_source(self, source: str, *, expected_version: int | None = None) -> dap.Assembly:
         """Assemble `source` and save it with its stops, keeping the tokens of stops that survive.
 
-        Raises InvalidDocument (and saves nothing) when the document has errors.
+        Raises InvalidDocument (and saves nothing) when the document has errors, and
+        StaleVersion when `expected_version` is given and someone saved in between.
         """
         assembly = dap.assemble(source)
         if not assembly.ok:
             raise InvalidDocument(assembly)
+        if expected_version is not None and self.pk is not None:
+            current = Trail.objects.select_for_update().values_list("version", flat=True).get(pk=self.pk)
+            if current != expected_version:
+                raise StaleVersion
         self.source = source
         self.title = assembly.title[:200]
         self.language = assembly.language
@@ -122,12 +132,34 @@ class Trail(models.Model):
                 stop.save(update_fields=["retired_at", "updated_at"])
 
     def publish(self) -> None:
-        self.status = self.Status.PUBLISHED
-        self.save(update_fields=["status", "updated_at"])
+        self._set_status(self.Status.PUBLISHED)
 
     def unpublish(self) -> None:
-        self.status = self.Status.DRAFT
+        self._set_status(self.Status.DRAFT)
+
+    def archive(self) -> None:
+        """Close the trail: its cards say so, and it leaves the main list. Tokens stay."""
+        self._set_status(self.Status.ARCHIVED)
+
+    def _set_status(self, status: str) -> None:
+        self.status = status
         self.save(update_fields=["status", "updated_at"])
+
+    @transaction.atomic
+    def duplicate(self) -> Trail:
+        """A draft copy with its own new tokens, titled "Copy of …"."""
+        return Trail.create_from_markdown(dap.retitle(self.source, f"Copy of {self.title}"))
+
+    @transaction.atomic
+    def delete_softly(self) -> None:
+        """Remove the trail from the dashboard and retire its stops: printed cards show the retired page."""
+        now = timezone.now()
+        self.deleted_at = now
+        self.save(update_fields=["deleted_at", "updated_at"])
+        for stop in self.stops.filter(retired_at__isnull=True):
+            stop.retired_at = now
+            stop.position = None
+            stop.save(update_fields=["retired_at", "position", "updated_at"])
 
     @property
     def is_open(self) -> bool:
@@ -180,3 +212,9 @@ class Stop(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("trails:stop-page", args=[self.token])
+
+    def qr_url(self, *, host: str, scheme: str = "https") -> str:
+        """The URL its QR code carries: upper case, so the code is as small as it can be."""
+        from trails.qr import stop_qr_url
+
+        return stop_qr_url(host=host, token=self.token, scheme=scheme)

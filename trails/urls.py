@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from trails import views
 
@@ -6,6 +6,23 @@ app_name = "trails"
 
 urlpatterns = [
     path("qr/<str:token>", views.stop_page, name="stop-page"),
+    # QR codes carry the whole URL in upper case (alphanumeric mode: a smaller code).
+    re_path(r"^QR/(?P<token>[^/]+)$", views.stop_page),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/live", views.live_counts, name="live-counts"),
     path("dashboard/trails/", views.trail_list, name="trail-list"),
+    path("dashboard/trails/new", views.trail_create, name="trail-create"),
+    path("dashboard/trails/preview", views.trail_preview, name="trail-preview"),
+    path("dashboard/trails/<int:pk>/", views.trail_edit, name="trail-edit"),
+    path("dashboard/trails/<int:pk>/publish", views.trail_publish, name="trail-publish"),
+    path("dashboard/trails/<int:pk>/unpublish", views.trail_unpublish, name="trail-unpublish"),
+    path("dashboard/trails/<int:pk>/archive", views.trail_archive, name="trail-archive"),
+    path("dashboard/trails/<int:pk>/duplicate", views.trail_duplicate, name="trail-duplicate"),
+    path("dashboard/trails/<int:pk>/delete", views.trail_delete, name="trail-delete"),
+    path("dashboard/trails/<int:pk>/cards/", views.trail_cards, name="trail-cards"),
+    path("dashboard/trails/<int:pk>/cards/print", views.trail_print, name="trail-print"),
+    path("dashboard/trails/<int:pk>/cards.pdf", views.trail_cards_pdf, name="trail-cards-pdf"),
+    re_path(
+        r"^dashboard/trails/(?P<pk>\d+)/stops/(?P<stop_pk>\d+)/qr\.(?P<fmt>svg|png)$", views.stop_qr, name="stop-qr"
+    ),
 ]

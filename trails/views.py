@@ -3,18 +3,32 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import datetime
+import zoneinfo
+
 from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.views.decorators.http import require_safe
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST, require_safe
+from django_htmx.http import HttpResponseClientRedirect
 
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
-
-from accounts.permissions import member_required
+import dap
+from accounts.permissions import can, member_required
+from scans.models import Scan
 from scans.recording import record_scan
-from trails.models import Stop, Trail, normalize_token
+from trails.cards import cards_for_stops, cards_pdf
+from trails.forms import STARTER, PrintForm, QrOptionsForm, TrailEditorForm
+from trails.models import InvalidDocument, StaleVersion, Stop, Trail, normalize_token
+from trails.qr import qr_png, qr_svg, qr_version
 
 # Scanner pages are the same for everyone, so each process keeps the rendered HTML
 # for settings.SCANNER_PAGE_CACHE_SECONDS. Saving a trail or stop here forgets them
@@ -66,16 +80,22 @@ def _render_scanner_page(request: HttpRequest, token: str) -> ScannerPage:
         return ScannerPage(404, render_to_string("trails/stop_not_open.html", {"workspace": workspace, "trail": trail}))
     stops = list(trail.live_stops().only("token", "title", "position"))
     index = next(i for i, s in enumerate(stops) if s.pk == stop.pk)
+    html = render_stop_html(workspace=workspace, trail=trail, stops=stops, index=index, stop=stop)
+    return ScannerPage(200, html, stop_id=stop.pk, trail_id=trail.pk)
+
+
+def render_stop_html(*, workspace, trail: Trail, stops: list[Stop], index: int, stop: Stop | None = None) -> str:
+    """The scanner page of `stops[index]`: used for real scans and for the editor's preview alike."""
     context = {
         "workspace": workspace,
         "trail": trail,
-        "stop": stop,
+        "stop": stop or stops[index],
         "number": index + 1,
         "count": len(stops),
         "previous": stops[index - 1] if index > 0 else None,
         "next": stops[index + 1] if index + 1 < len(stops) else None,
     }
-    return ScannerPage(200, render_to_string("trails/stop.html", context), stop_id=stop.pk, trail_id=trail.pk)
+    return render_to_string("trails/stop.html", context)
 
 
 @require_safe
@@ -95,13 +115,306 @@ def stop_page(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
+
+
+# The dashboard -------------------------------------------------------------------------------------------
+
+
+def _get_trail_for_member(request: HttpRequest, pk: int) -> Trail:
+    """A live trail of this workspace (the schema is the workspace's, so no other workspace's trail can match)."""
+    return get_object_or_404(Trail.objects.live(), pk=pk)
+
+
+def _workspace_today(request: HttpRequest) -> datetime.datetime:
+    """Midnight today in the workspace's time zone."""
+    try:
+        zone = zoneinfo.ZoneInfo(request.tenant.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = datetime.UTC
+    return timezone.now().astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _scan_counts(request: HttpRequest) -> dict[str, int]:
+    today = _workspace_today(request)
+    people = Scan.objects.filter(is_bot=False)
+    return people.aggregate(
+        today=Count("pk", filter=Q(scanned_at__gte=today)),
+        week=Count("pk", filter=Q(scanned_at__gte=today - datetime.timedelta(days=6))),
+    )
+
+
+def _live_etag(request: HttpRequest) -> str:
+    last = Scan.objects.filter(is_bot=False).order_by("-pk").values_list("pk", flat=True).first()
+    return f"{request.tenant.schema_name}-{_workspace_today(request):%Y%m%d}-{last or 0}"
+
+
 @require_GET
 @member_required("view_trails")
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "trails/dashboard.html", {"section": "home", "trails": Trail.objects.live()})
+    recent = Trail.objects.live().exclude(status=Trail.Status.ARCHIVED).order_by("-updated_at")[:5]
+    return render(
+        request,
+        "trails/dashboard.html",
+        {"section": "home", "counts": _scan_counts(request), "recent": recent},
+    )
+
+
+@require_GET
+@member_required("view_trails")
+@condition(etag_func=lambda request: _live_etag(request))
+def live_counts(request: HttpRequest) -> HttpResponse:
+    """The dashboard's live counters; polled by htmx, answered 304 while no scan came in."""
+    response = render(request, "trails/_live_counts.html", {"counts": _scan_counts(request)})
+    response["Cache-Control"] = "no-cache, private"
+    return response
 
 
 @require_GET
 @member_required("view_trails")
 def trail_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "trails/trail_list.html", {"section": "trails", "trails": Trail.objects.live()})
+    query = request.GET.get("q", "").strip()[:100]
+    archived = request.GET.get("show") == "archived"
+    week_ago = timezone.now() - datetime.timedelta(days=7)
+    recent_scans = (
+        Scan.objects.filter(trail=OuterRef("pk"), is_bot=False, scanned_at__gte=week_ago)
+        .order_by()
+        .values("trail")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    trails = Trail.objects.live()
+    trails = trails.filter(status=Trail.Status.ARCHIVED) if archived else trails.exclude(status=Trail.Status.ARCHIVED)
+    if query:
+        trails = trails.filter(title__icontains=query)
+    trails = trails.annotate(
+        stop_count=Count("stops", filter=Q(stops__retired_at__isnull=True)),
+        scans_7d=Coalesce(Subquery(recent_scans, output_field=IntegerField()), 0),
+    ).order_by("-updated_at")
+    context = {"section": "trails", "trails": trails, "query": query, "archived": archived}
+    template = "trails/_trail_rows.html" if request.htmx and request.htmx.target == "trail-rows" else "trails/trail_list.html"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+@member_required("edit_trails")
+def trail_create(request: HttpRequest) -> HttpResponse:
+    form = TrailEditorForm(request.POST or None, initial={"source": STARTER})
+    if request.method == "POST" and form.is_valid():
+        trail = Trail.create_from_markdown(form.cleaned_data["source"])
+        messages.success(request, f"Created “{trail.title}” with {trail.live_stops().count()} stops.")
+        return redirect("trails:trail-edit", pk=trail.pk)
+    return render(request, "trails/trail_create.html", {"section": "trails", "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@member_required("view_trails")
+def trail_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    trail = _get_trail_for_member(request, pk)
+    may_edit = can(request.membership.role, "edit_trails")
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied("Your role can't edit trails.")
+        form = TrailEditorForm(request.POST)
+        if form.is_valid():
+            try:
+                trail.set_source(form.cleaned_data["source"], expected_version=form.cleaned_data["version"])
+            except StaleVersion:
+                form.add_error(
+                    None,
+                    ValidationError(
+                        "Someone else saved this trail after you opened it. Your text is below, unsaved: "
+                        "copy what you need, then reload to see their version.",
+                        code="stale",
+                    ),
+                )
+            except InvalidDocument as error:  # pragma: no cover - the form checked the same document
+                form.add_error("source", str(error))
+            else:
+                messages.success(request, f"Saved. {trail.live_stops().count()} stops, version {trail.version}.")
+                return redirect("trails:trail-edit", pk=trail.pk)
+    else:
+        form = TrailEditorForm(initial={"source": trail.source, "version": trail.version})
+    source = form["source"].value() or ""
+    context = {
+        "section": "trails",
+        "trail": trail,
+        "form": form,
+        "may_edit": may_edit,
+        "stops": trail.live_stops(),
+        **_preview_context(request, source, trail=trail, selected=0),
+    }
+    return render(request, "trails/trail_edit.html", context)
+
+
+def _preview_context(request: HttpRequest, source: str, *, trail: Trail | None, selected: int) -> dict:
+    """The assembled document, its diagnostics and the scanner page of one of its stops, unsaved."""
+    assembly = dap.assemble(source)
+    tokens = {stop.key: stop.token for stop in trail.stops.all()} if trail else {}
+    preview_trail = Trail(
+        title=assembly.title, theme=assembly.theme, language=assembly.language, intro_html=assembly.intro_html
+    )
+    stops = [
+        Stop(key=part.id, title=part.title, html=part.html, token=tokens.get(part.id, "NEWSTOP2"))
+        for part in assembly.stops
+    ]
+    selected = min(max(selected, 0), max(len(stops) - 1, 0))
+    page = ""
+    if stops:
+        page = render_stop_html(workspace=request.tenant, trail=preview_trail, stops=stops, index=selected)
+    return {"assembly": assembly, "preview_stops": stops, "selected": selected, "preview_page": page}
+
+
+@require_POST
+@member_required("view_trails")
+def trail_preview(request: HttpRequest) -> HttpResponse:
+    """The editor's live preview: assembled as you type, nothing saved."""
+    source = request.POST.get("source", "")
+    try:
+        selected = int(request.POST.get("preview_stop", "0"))
+    except ValueError:
+        selected = 0
+    trail = None
+    if trail_pk := request.POST.get("trail", ""):
+        trail = Trail.objects.live().filter(pk=int(trail_pk)).first() if trail_pk.isdigit() else None
+    return render(request, "trails/_preview.html", _preview_context(request, source, trail=trail, selected=selected))
+
+
+def _trail_action(request: HttpRequest, pk: int, action: str, message: str) -> HttpResponse:
+    trail = _get_trail_for_member(request, pk)
+    result = getattr(trail, action)()
+    messages.success(request, message.format(title=trail.title))
+    target = result if isinstance(result, Trail) else trail
+    if target.status == Trail.Status.ARCHIVED or target.deleted_at:
+        return redirect("trails:trail-list")
+    return redirect("trails:trail-edit", pk=target.pk)
+
+
+@require_POST
+@member_required("edit_trails")
+def trail_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    return _trail_action(request, pk, "publish", "“{title}” is published: its cards open.")
+
+
+@require_POST
+@member_required("edit_trails")
+def trail_unpublish(request: HttpRequest, pk: int) -> HttpResponse:
+    return _trail_action(request, pk, "unpublish", "“{title}” is a draft again: its cards say “not yet open”.")
+
+
+@require_POST
+@member_required("edit_trails")
+def trail_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    return _trail_action(request, pk, "archive", "“{title}” is archived: its cards say the trail has closed.")
+
+
+@require_POST
+@member_required("edit_trails")
+def trail_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
+    return _trail_action(request, pk, "duplicate", "Made a draft copy of “{title}” with new cards.")
+
+
+@require_http_methods(["GET", "POST"])
+@member_required("edit_trails")
+def trail_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    trail = _get_trail_for_member(request, pk)
+    if request.method == "POST":
+        trail.delete_softly()
+        messages.success(request, f"Deleted “{trail.title}”. Its printed cards now lead to a “moved on” page.")
+        if request.htmx:
+            return HttpResponseClientRedirect(reverse("trails:trail-list"))
+        return redirect("trails:trail-list")
+    return render(request, "trails/trail_delete.html", {"section": "trails", "trail": trail})
+
+
+# QR codes and printable cards ------------------------------------------------------------------------------
+
+
+def _card_host(request: HttpRequest) -> tuple[str, str]:
+    """(scheme, host) for the URLs on cards: the workspace's primary domain, on this request's port."""
+    port = request.get_port()
+    default_port = "443" if request.is_secure() else "80"
+    host = request.tenant.primary_host + (f":{port}" if port and port != default_port else "")
+    return ("https" if request.is_secure() else "http"), host
+
+
+def _slug(text: str) -> str:
+    return slugify(text)[:40] or "trail"
+
+
+@require_GET
+@member_required("view_trails")
+def trail_cards(request: HttpRequest, pk: int) -> HttpResponse:
+    """The trail's QR codes: options, a download per stop, the print view and the PDF."""
+    trail = _get_trail_for_member(request, pk)
+    form = QrOptionsForm.from_query(request.GET)
+    scheme, host = _card_host(request)
+    stops = list(trail.live_stops())
+    codes = []
+    if form.is_valid():
+        for number, stop in enumerate(stops, start=1):
+            url = stop.qr_url(host=host, scheme=scheme)
+            codes.append({"stop": stop, "number": number, "url": url, "svg": qr_svg(url, form.options)})
+    version = None
+    if codes:
+        version = qr_version(codes[0]["url"], form.options.error_correction)
+    context = {
+        "section": "trails",
+        "trail": trail,
+        "form": form,
+        "codes": codes,
+        "version": version,
+        "query": request.GET.urlencode(),
+        "print_form": PrintForm(initial={"paper": "A4"}),
+    }
+    return render(request, "trails/trail_cards.html", context)
+
+
+@require_GET
+@member_required("view_trails")
+def stop_qr(request: HttpRequest, pk: int, stop_pk: int, fmt: str) -> HttpResponse:
+    """One stop's QR code as an SVG or PNG download; bad options are a 400 that says what's wrong."""
+    trail = _get_trail_for_member(request, pk)
+    stop = get_object_or_404(trail.live_stops(), pk=stop_pk)
+    form = QrOptionsForm.from_query(request.GET)
+    if not form.is_valid():
+        problems = "; ".join(str(error) for errors in form.errors.values() for error in errors)
+        return HttpResponse(f"Can't make this QR code: {problems}", status=400, content_type="text/plain; charset=utf-8")
+    scheme, host = _card_host(request)
+    url = stop.qr_url(host=host, scheme=scheme)
+    if fmt == "svg":
+        response = HttpResponse(qr_svg(url, form.options), content_type="image/svg+xml")
+    else:
+        response = HttpResponse(qr_png(url, form.options), content_type="image/png")
+    filename = f"{_slug(trail.title)}-{stop.position:02d}-{stop.token}.{fmt}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_GET
+@member_required("view_trails")
+def trail_print(request: HttpRequest, pk: int) -> HttpResponse:
+    """The trail's cards as a page to print from the browser (the PDF is the same cards, ready-made)."""
+    trail = _get_trail_for_member(request, pk)
+    form = PrintForm(request.GET or None)
+    paper = form.cleaned_data["paper"] if form.is_valid() else "A4"
+    scheme, host = _card_host(request)
+    cards = cards_for_stops(host=host, scheme=scheme, trail_title=trail.title, stops=trail.live_stops())
+    context = {"trail": trail, "cards": [(card, qr_svg(card.url)) for card in cards], "paper": paper}
+    return render(request, "trails/trail_print.html", context)
+
+
+@require_GET
+@member_required("view_trails")
+def trail_cards_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    trail = _get_trail_for_member(request, pk)
+    form = PrintForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        return HttpResponse("Paper must be A4 or LETTER.", status=400, content_type="text/plain; charset=utf-8")
+    paper = form.cleaned_data["paper"] if form.is_bound else "A4"
+    crop_marks = form.cleaned_data["crop_marks"] if form.is_bound else False
+    scheme, host = _card_host(request)
+    cards = cards_for_stops(host=host, scheme=scheme, trail_title=trail.title, stops=trail.live_stops())
+    pdf = cards_pdf(cards=cards, paper=paper, crop_marks=crop_marks, title=f"{trail.title}: QR cards")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{_slug(trail.title)}-cards-{paper.lower()}.pdf"'
+    return response

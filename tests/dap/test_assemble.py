@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dap import MAX_DOCUMENT_BYTES, THEMES, Assembly, assemble
+from dap import MAX_DOCUMENT_BYTES, THEMES, Assembly, assemble, retitle
 
 OLD_TOWN = """\
 +++
@@ -261,3 +261,21 @@ def test_it_sorts_diagnostics_into_errors_and_warnings() -> None:
     assert [d.code for d in assembly.errors] == ["unknown-theme"]
     assert [d.code for d in assembly.warnings] == ["unknown-key", "empty-stop"]
     assert not assembly.ok
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        '+++\ntitle = "Old Town Walk"\ntheme = "museum"\n+++\nIntro.\n\n## A\nText.\n',
+        '+++\ntheme = "museum"\n+++\nIntro.\n\n## A\nText.\n',
+        "Intro.\n\n## A\nText.\n",
+    ],
+)
+def test_retitle_sets_the_title_and_keeps_everything_else(document):
+    retitled = retitle(document, 'Copy of "Old" Town — Walk')
+
+    before, after = assemble(document), assemble(retitled)
+    assert after.title == 'Copy of "Old" Town — Walk'
+    assert after.ok
+    assert [(s.id, s.title, s.html) for s in after.stops] == [(s.id, s.title, s.html) for s in before.stops]
+    assert after.intro_html == before.intro_html

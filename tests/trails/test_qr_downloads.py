@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import io
+from urllib.parse import urlsplit
+
+import pypdfium2
+import pytest
+import zxingcpp
+from django_tenants.utils import schema_context
+from PIL import Image
+
+from tests.fixtures.trails import make_trail
+
+
+def decode(image: Image.Image) -> list[str]:
+    return [barcode.text for barcode in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
+
+
+@pytest.fixture
+def trail_a(workspace_a):
+    return make_trail(workspace=workspace_a)
+
+
+@pytest.fixture
+def owner_a(cast, client_a):
+    client_a.force_login(cast.owner)
+    return client_a
+
+
+def first_stop(trail):
+    with schema_context("alpha"):
+        return trail.live_stops().first()
+
+
+def test_a_downloaded_png_at_the_smallest_size_scans_to_the_stop_page(owner_a, trail_a):
+    stop = first_stop(trail_a)
+
+    response = owner_a.get(f"/dashboard/trails/{trail_a.pk}/stops/{stop.pk}/qr.png?size_px=128&error_correction=L")
+
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert f"{stop.token}.png" in response["Content-Disposition"]
+    (url,) = decode(Image.open(io.BytesIO(response.content)).convert("RGB"))
+    assert url == f"HTTP://ALPHA.QRCARDS.LOCALHOST/QR/{stop.token}"
+    scanned = owner_a.get(urlsplit(url).path, HTTP_HOST=urlsplit(url).hostname.lower())
+    assert scanned.status_code == 200 and stop.title in scanned.content.decode()
+
+
+def test_a_downloaded_svg_is_a_vector_code_of_the_upper_case_url(owner_a, trail_a):
+    import resvg_py
+
+    stop = first_stop(trail_a)
+
+    response = owner_a.get(f"/dashboard/trails/{trail_a.pk}/stops/{stop.pk}/qr.svg?size_mm=15")
+
+    assert response["Content-Type"] == "image/svg+xml"
+    png = bytes(resvg_py.svg_to_bytes(svg_string=response.content.decode(), dpi=96))
+    assert decode(Image.open(io.BytesIO(png)).convert("RGB")) == [f"HTTP://ALPHA.QRCARDS.LOCALHOST/QR/{stop.token}"]
+
+
+def test_colours_without_enough_contrast_are_refused_with_a_reason(owner_a, trail_a):
+    stop = first_stop(trail_a)
+    query = "foreground=%23777777&background=%23888888"
+
+    download = owner_a.get(f"/dashboard/trails/{trail_a.pk}/stops/{stop.pk}/qr.png?{query}")
+    page = owner_a.get(f"/dashboard/trails/{trail_a.pk}/cards/?{query}").content.decode()
+
+    assert download.status_code == 400 and "contrast" in download.content.decode()
+    assert "contrast is 1.3:1" in page and 'value="#777777"' in page
+
+
+def test_an_inverted_code_is_made_but_warned_about(owner_a, trail_a):
+    page = owner_a.get(f"/dashboard/trails/{trail_a.pk}/cards/?foreground=%23ffffff&background=%23000000").content.decode()
+
+    assert "can&#x27;t be read by many phone camera apps" in page
+    assert page.count("<svg") == 3
+
+
+@pytest.mark.parametrize("query", ["size_px=abc", "size_px=99999", "error_correction=Z", "border=1", "foreground=red"])
+def test_nonsense_options_are_a_400_not_an_error(owner_a, trail_a, query):
+    stop = first_stop(trail_a)
+
+    assert owner_a.get(f"/dashboard/trails/{trail_a.pk}/stops/{stop.pk}/qr.svg?{query}").status_code == 400
+    assert owner_a.get(f"/dashboard/trails/{trail_a.pk}/cards/?{query}").status_code == 200
+
+
+def test_the_cards_pdf_holds_every_stops_code(owner_a, trail_a):
+    response = owner_a.get(f"/dashboard/trails/{trail_a.pk}/cards.pdf?paper=LETTER&crop_marks=on")
+
+    assert response["Content-Type"] == "application/pdf"
+    page = pypdfium2.PdfDocument(response.content)[0]
+    image = page.render(scale=2).to_pil().convert("RGB")
+    with schema_context("alpha"):
+        expected = {f"HTTP://ALPHA.QRCARDS.LOCALHOST/QR/{s.token}" for s in trail_a.live_stops()}
+    assert set(decode(image)) == expected
+
+
+def test_the_print_view_shows_each_card_with_its_code(owner_a, trail_a):
+    page = owner_a.get(f"/dashboard/trails/{trail_a.pk}/cards/print?paper=A4").content.decode()
+
+    assert page.count("<svg") == 3 and "Stop 3 of 3" in page and "size: A4" in page
+
+
+def test_workspace_bs_member_cant_download_workspace_as_codes(cast, client_a, trail_a):
+    stop = first_stop(trail_a)
+    client_a.force_login(cast.member_of_b)
+
+    for url in (
+        f"/dashboard/trails/{trail_a.pk}/stops/{stop.pk}/qr.png",
+        f"/dashboard/trails/{trail_a.pk}/cards.pdf",
+        f"/dashboard/trails/{trail_a.pk}/cards/print",
+    ):
+        assert client_a.get(url).status_code == 404
