@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-pytest_plugins = ["tests.fixtures.workspaces", "tests.fixtures.trails"]
+pytest_plugins = ["tests.fixtures.workspaces", "tests.fixtures.trails", "tests.fixtures.browser"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -16,6 +16,9 @@ def _test_settings():
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     settings.SCANS_WRITE_BEHIND = False
+    # The browser tests' live server finds static files in the source tree, never a stale var/static.
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
 
 
 @pytest.fixture(autouse=True)

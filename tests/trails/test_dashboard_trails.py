@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pytest
 from django_tenants.utils import schema_context
 
@@ -85,6 +87,27 @@ def test_the_preview_shows_diagnostics_and_the_scanner_page_without_saving(owner
     assert 'data-line="' in page and "fountain" in page  # the duplicate id, with its line
     assert "srcdoc=" in page and "A Brand New Title" in page and "Stop 1 of 2" in page
     assert in_a(Trail.objects.get, pk=trail.pk).version == 1
+
+
+def test_the_preview_frame_holds_the_whole_page_escaped_so_nothing_breaks_out_of_it(owner_a, workspace_a):
+    source = trail_markdown(title='Walk" onload="alert(1)', stops=[("a", 'Stop" onmouseover="alert(2)')])
+
+    page = owner_a.post("/dashboard/trails/preview", {"source": source}, HTTP_HX_REQUEST="true").content.decode()
+
+    attributes = _Attributes()
+    attributes.feed(page)
+    (srcdoc,) = [value for tag, name, value in attributes.found if name == "srcdoc"]
+    assert srcdoc.startswith("<!doctype html>") and srcdoc.rstrip().endswith("</html>")
+    assert not [name for _, name, _ in attributes.found if name.startswith("on")]
+
+
+class _Attributes(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.found: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found += [(tag, name, value or "") for name, value in attrs]
 
 
 def test_a_viewer_can_read_a_trail_but_not_save_it(viewer_a, workspace_a):
