@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from allauth.account.models import EmailAddress
 from django.db import transaction
 from django_tenants.utils import schema_context
 
@@ -27,6 +28,9 @@ def seed_demo() -> Customer:
     owner = User.objects.filter(email=DEMO_OWNER_EMAIL).first()
     if owner is None:
         owner = User.objects.create_user(DEMO_OWNER_EMAIL, DEMO_PASSWORD, first_name="Demo", last_name="Owner")
+    for user in User.objects.filter(email__in=[DEMO_OWNER_EMAIL, DEMO_STAFF_EMAIL]):
+        # The demo accounts' addresses count as verified, so they can log in straight away.
+        EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
     workspace = Customer.objects.filter(schema_name=DEMO_SLUG).first()
     if workspace is None:
         workspace = create_workspace(name="Demo Town Museum", slug=DEMO_SLUG, owner=owner)
