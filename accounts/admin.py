@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+from allauth.core import ratelimit
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name
 
-from accounts.models import Customer, Domain, Membership, User
+from accounts.models import ApiKey, Customer, Domain, Invitation, Membership, User
 
 
-class PublicAdminSite(admin.AdminSite):
+class RateLimitedLoginSite(admin.AdminSite):
+    """Failed staff log-ins count against the same limits as allauth's (ACCOUNT_RATE_LIMITS["admin_login_failed"])."""
+
+    def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        if request.method != "POST":
+            return super().login(request, extra_context)
+        email = request.POST.get("username", "").strip().lower()
+        if not ratelimit.consume(request, action="admin_login_failed", key=email, dry_run=True):
+            return ratelimit.respond_429(request)
+        response = super().login(request, extra_context)
+        if not request.user.is_authenticated:
+            ratelimit.consume(request, action="admin_login_failed", key=email)
+        return response
+
+
+class PublicAdminSite(RateLimitedLoginSite):
     site_header = "QRCards staff"
     site_title = "QRCards staff"
 
 
-class WorkspaceAdminSite(admin.AdminSite):
+class WorkspaceAdminSite(RateLimitedLoginSite):
     site_header = "QRCards staff · workspace"
     site_title = "QRCards workspace"
 
@@ -51,6 +70,17 @@ class CustomerAdmin(admin.ModelAdmin):
         # A schema can't be renamed in place.
         return ["schema_name"] if obj else []
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # The public "workspace" holds everyone's accounts.
+        if obj is not None and obj.schema_name == get_public_schema_name():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj: Customer) -> None:
+        """Revoke the keys, then drop the schema and, with the row, its domains, members and keys."""
+        obj.api_keys.update(revoked_at=timezone.now())
+        super().delete_model(request, obj)
+
 
 @admin.register(Domain, site=public_site)
 class DomainAdmin(admin.ModelAdmin):
@@ -81,3 +111,23 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "customer__name"]
     list_select_related = ["user", "customer"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(Invitation, site=public_site)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "customer", "role", "sent_at", "accepted_at"]
+    search_fields = ["email", "customer__name"]
+    list_select_related = ["customer"]
+    raw_id_fields = ["invited_by"]
+
+
+@admin.register(ApiKey, site=public_site)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "customer", "scope", "last_used_at", "revoked_at"]
+    search_fields = ["name", "prefix", "customer__name"]
+    list_select_related = ["customer"]
+    readonly_fields = ["customer", "name", "scope", "created_by", "last_used_at"]
+
+    def has_add_permission(self, request) -> bool:
+        # A key's secret is shown once, to whoever creates it on the dashboard.
+        return False

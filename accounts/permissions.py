@@ -35,7 +35,9 @@ def membership_for(request: HttpRequest) -> Membership | None:
         return None
     if not hasattr(request, "_membership"):
         request._membership = (
-            Membership.objects.filter(user=request.user, customer_id=request.tenant.pk).select_related("customer").first()
+            Membership.objects.filter(user=request.user, customer_id=request.tenant.pk)
+            .select_related("customer")
+            .first()
         )
     return request._membership
 

@@ -1,3 +1,20 @@
+"""The dashboard's account pages, mounted at /dashboard/ on workspace hosts."""
+
+from django.urls import path
+
+from accounts import views
+
 app_name = "accounts"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("team/", views.team, name="team"),
+    path("team/invitations/", views.invitation_create, name="invitation-create"),
+    path("team/invitations/<int:pk>/resend/", views.invitation_resend, name="invitation-resend"),
+    path("team/invitations/<int:pk>/cancel/", views.invitation_cancel, name="invitation-cancel"),
+    path("team/members/<int:pk>/role/", views.member_role, name="member-role"),
+    path("team/members/<int:pk>/remove/", views.member_remove, name="member-remove"),
+    path("api-keys/", views.api_key_list, name="api-key-list"),
+    path("api-keys/new/", views.api_key_create, name="api-key-create"),
+    path("api-keys/<int:pk>/revoke/", views.api_key_revoke, name="api-key-revoke"),
+    path("settings/", views.workspace_settings, name="settings"),
+]

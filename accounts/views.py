@@ -1,9 +1,59 @@
 from __future__ import annotations
 
+import logging
+import mimetypes
+import time
+
+from allauth.account.adapter import get_adapter
+from allauth.core import ratelimit
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
+
+from accounts.adapter import INVITATION_SESSION_KEY, on_public_host
+from accounts.forms import (
+    ApiKeyForm,
+    FindWorkspacesForm,
+    InvitationForm,
+    RoleForm,
+    WorkspaceForm,
+    WorkspaceSettingsForm,
+)
+from accounts.models import ApiKey, Customer, Invitation, Membership, User
+from accounts.permissions import member_required
+from accounts.workspaces import create_workspace, make_handoff_token, use_handoff_token, workspace_url
+
+log = logging.getLogger(__name__)
+SESSION_BACKEND = "allauth.account.auth_backends.AuthenticationBackend"
+
+
+def _public_only(request: HttpRequest) -> None:
+    if not on_public_host(request):
+        raise Http404("No such page.")
+
+
+def _get_member(request: HttpRequest, pk: int) -> Membership:
+    return get_object_or_404(Membership.objects.select_related("user"), pk=pk, customer=request.tenant)
+
+
+def _get_invitation(request: HttpRequest, pk: int) -> Invitation:
+    return get_object_or_404(Invitation, pk=pk, customer=request.tenant, accepted_at__isnull=True)
+
+
+def _send_invitation(request: HttpRequest, invitation: Invitation) -> None:
+    url = workspace_url(request, invitation.customer, reverse("invitation-accept", args=[invitation.token()]))
+    context = {"invitation": invitation, "workspace": invitation.customer, "url": url, "inviter": request.user}
+    get_adapter(request).send_mail("accounts/email/invitation", invitation.email, context)
+
+
+# The public host
 
 
 @require_safe
@@ -20,3 +70,279 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except Exception:
         return JsonResponse({"status": "database unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def workspace_finder(request: HttpRequest) -> HttpResponse:
+    """The public "Log in": mails the address its workspaces. The page says the same whether or not it has any."""
+    _public_only(request)
+    form = FindWorkspacesForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        if ratelimit.consume(request, action="find_workspaces", key=email):
+            memberships = Membership.objects.filter(user__email__iexact=email, user__is_active=True)
+            workspaces = [
+                (
+                    m.customer,
+                    workspace_url(request, m.customer, reverse("account_login", urlconf=settings.ROOT_URLCONF)),
+                )
+                for m in memberships.select_related("customer").order_by("customer__name")
+            ]
+            context = {"workspaces": workspaces, "signup_url": request.build_absolute_uri(reverse("account_signup"))}
+            get_adapter(request).send_mail("accounts/email/workspaces", email, context)
+        return render(request, "accounts/workspace_finder_sent.html", {"email": email})
+    return render(request, "accounts/workspace_finder.html", {"form": form})
+
+
+@login_required
+@require_safe
+def workspace_list(request: HttpRequest) -> HttpResponse:
+    _public_only(request)
+    memberships = request.user.memberships.select_related("customer").order_by("customer__name")
+    if not memberships:
+        return redirect("workspace-create")
+    return render(request, "accounts/workspace_list.html", {"memberships": memberships})
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def workspace_create(request: HttpRequest) -> HttpResponse:
+    _public_only(request)
+    form = WorkspaceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        started = time.perf_counter()
+        try:
+            customer = create_workspace(
+                name=form.cleaned_data["name"], slug=form.cleaned_data["slug"], owner=request.user
+            )
+        except ValidationError as error:
+            # Someone took the address between validating and creating.
+            form.add_error("slug", ValidationError(error.messages[0], code="taken"))
+        else:
+            log.info("Provisioned workspace %s in %.0f ms", customer.schema_name, (time.perf_counter() - started) * 1e3)
+            return _hand_off(request, customer)
+    return render(request, "accounts/workspace_create.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def workspace_open(request: HttpRequest, slug: str) -> HttpResponse:
+    _public_only(request)
+    membership = get_object_or_404(Membership, user=request.user, customer__schema_name=slug)
+    return _hand_off(request, membership.customer)
+
+
+def _hand_off(request: HttpRequest, customer: Customer) -> HttpResponse:
+    token = make_handoff_token(user=request.user, customer=customer)
+    path = reverse("handoff", args=[token], urlconf=settings.ROOT_URLCONF)  # a workspace host's URL
+    return redirect(workspace_url(request, customer, path))
+
+
+# A workspace host, outside the dashboard
+
+
+@require_GET
+def handoff(request: HttpRequest, token: str) -> HttpResponse:
+    """Log in whoever the public host sent here with a fresh token, then show them the dashboard."""
+    if on_public_host(request):
+        raise Http404("No such page.")
+    user = use_handoff_token(token, customer=request.tenant)
+    if user is None:
+        messages.error(request, "That log-in link has expired or was used already. Please log in.")
+        return redirect("account_login")
+    login(request, user, backend=SESSION_BACKEND)
+    return redirect("trails:dashboard")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    if on_public_host(request):
+        raise Http404("No such page.")
+    invitation = Invitation.from_token(token, customer=request.tenant)
+    if invitation is None:
+        return render(request, "accounts/invitation_invalid.html", status=404)
+    if not request.user.is_authenticated:
+        # Remember the invitation through sign-up or log-in; the link came by e-mail,
+        # so the address is proved and sign-up needs no second verification.
+        request.session[INVITATION_SESSION_KEY] = token
+        get_adapter(request).stash_verified_email(request, invitation.email)
+        known = User.objects.filter(email__iexact=invitation.email).exists()
+        return redirect("account_login" if known else "account_signup")
+    if request.user.email.lower() != invitation.email.lower():
+        return render(request, "accounts/invitation_other_user.html", {"invitation": invitation}, status=403)
+    if request.method == "POST":
+        invitation.accept(request.user)
+        request.session.pop(INVITATION_SESSION_KEY, None)
+        messages.success(request, f"Welcome to {invitation.customer.name}.")
+        return redirect("trails:dashboard")
+    return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
+
+
+# The dashboard: team, API keys, settings
+
+
+def _team_page(request: HttpRequest, form: InvitationForm | None = None, status: int = 200) -> HttpResponse:
+    customer = request.tenant
+    context = {
+        "section": "team",
+        "members": Membership.objects.filter(customer=customer).select_related("user").order_by("user__email"),
+        "invitations": Invitation.objects.filter(customer=customer, accepted_at__isnull=True).order_by("email"),
+        "form": form or InvitationForm(customer=customer),
+        "roles": Membership.Role.choices,
+    }
+    return render(request, "accounts/team.html", context, status=status)
+
+
+@member_required("manage_members")
+@require_safe
+def team(request: HttpRequest) -> HttpResponse:
+    return _team_page(request)
+
+
+@member_required("manage_members")
+@require_POST
+def invitation_create(request: HttpRequest) -> HttpResponse:
+    form = InvitationForm(request.POST, customer=request.tenant)
+    if not form.is_valid():
+        return _team_page(request, form, status=400)
+    if not ratelimit.consume(request, action="invite_member", user=request.user):
+        form.add_error(None, ValidationError("You have sent many invitations; try again later.", code="rate_limited"))
+        return _team_page(request, form, status=429)
+    invitation = Invitation.objects.create(
+        customer=request.tenant,
+        email=form.cleaned_data["email"],
+        role=form.cleaned_data["role"],
+        invited_by=request.user,
+    )
+    _send_invitation(request, invitation)
+    messages.success(request, f"Invitation sent to {invitation.email}.")
+    return redirect("accounts:team")
+
+
+@member_required("manage_members")
+@require_POST
+def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = _get_invitation(request, pk)
+    invitation.resend()
+    _send_invitation(request, invitation)
+    messages.success(request, f"Invitation sent to {invitation.email} again; earlier links no longer work.")
+    return redirect("accounts:team")
+
+
+@member_required("manage_members")
+@require_POST
+def invitation_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = _get_invitation(request, pk)
+    invitation.delete()
+    messages.success(request, f"Invitation to {invitation.email} cancelled.")
+    return redirect("accounts:team")
+
+
+@member_required("manage_members")
+@require_POST
+def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+    member = _get_member(request, pk)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles.")
+        return redirect("accounts:team")
+    # Only an owner may make or unmake owners, or an admin could take the workspace over.
+    if Membership.Role.OWNER in (member.role, form.cleaned_data["role"]) and request.membership.role != "owner":
+        messages.error(request, "Only an owner can change who is an owner.")
+        return redirect("accounts:team")
+    try:
+        member.change_role(form.cleaned_data["role"])
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, f"{member.user.email} is now {member.get_role_display().lower()}.")
+    return redirect("accounts:team")
+
+
+@member_required("manage_members")
+@require_POST
+def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    member = _get_member(request, pk)
+    if member.role == Membership.Role.OWNER and request.membership.role != Membership.Role.OWNER:
+        messages.error(request, "Only an owner can remove an owner.")
+        return redirect("accounts:team")
+    try:
+        member.remove()
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, f"{member.user.email} no longer has access.")
+    return redirect("accounts:team")
+
+
+def _api_keys_page(request: HttpRequest, form: ApiKeyForm | None = None, **extra) -> HttpResponse:
+    context = {
+        "section": "api-keys",
+        "keys": ApiKey.objects.filter(customer=request.tenant).order_by("revoked_at", "-created_at"),
+        "form": form or ApiKeyForm(),
+        **extra,
+    }
+    status = 400 if form is not None and form.errors else 200
+    return render(request, "accounts/api_keys.html", context, status=status)
+
+
+@member_required("manage_api_keys")
+@require_safe
+def api_key_list(request: HttpRequest) -> HttpResponse:
+    return _api_keys_page(request)
+
+
+@member_required("manage_api_keys")
+@require_POST
+def api_key_create(request: HttpRequest) -> HttpResponse:
+    form = ApiKeyForm(request.POST)
+    if not form.is_valid():
+        return _api_keys_page(request, form)
+    key, secret = ApiKey.objects.create_key(
+        customer=request.tenant,
+        name=form.cleaned_data["name"],
+        scope=form.cleaned_data["scope"],
+        created_by=request.user,
+    )
+    # Rendered, not redirected: the secret must not be put anywhere it could be shown twice.
+    response = _api_keys_page(request, new_key=key, secret=secret)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@member_required("manage_api_keys")
+@require_POST
+def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    key = get_object_or_404(ApiKey, pk=pk, customer=request.tenant, revoked_at__isnull=True)
+    key.revoke()
+    messages.success(request, f"Key “{key.name}” revoked; programs using it are now refused.")
+    return redirect("accounts:api-key-list")
+
+
+@member_required("change_settings")
+@require_http_methods(["GET", "HEAD", "POST"])
+def workspace_settings(request: HttpRequest) -> HttpResponse:
+    customer = Customer.objects.get(pk=request.tenant.pk)
+    form = WorkspaceSettingsForm(request.POST or None, request.FILES or None, instance=customer)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Settings saved.")
+        return redirect("accounts:settings")
+    status = 400 if form.errors else 200
+    return render(request, "accounts/settings.html", {"section": "settings", "form": form}, status=status)
+
+
+@require_safe
+def workspace_logo(request: HttpRequest) -> HttpResponse:
+    """The workspace's logo, served from its own host only; the URL changes with the file, so it is cached for good."""
+    logo = request.tenant.logo
+    if not logo:
+        raise Http404("No logo.")
+    try:
+        handle = logo.open("rb")
+    except FileNotFoundError:
+        raise Http404("No logo.") from None
+    response = FileResponse(handle, content_type=mimetypes.guess_type(logo.name)[0] or "application/octet-stream")
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

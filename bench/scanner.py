@@ -64,8 +64,10 @@ def main() -> int:
 
     steps = ["naive", "connections", "hosts", "pages", "full"] if args.steps else ["full"]
     print(f"server={args.server} connections={args.connections} {args.runs}×{args.seconds}s per endpoint, median shown")
-    print(f"{'step':<12} {'bare rps':>9} {'bare p50':>9} {'bare p99':>9} {'scan rps':>9} {'scan p50':>9} {'scan p99':>9} "
-          f"{'scan/bare':>9} {'sent':>7} {'stored':>7}")
+    print(
+        f"{'step':<12} {'bare rps':>9} {'bare p50':>9} {'bare p99':>9} {'scan rps':>9} {'scan p50':>9} {'scan p99':>9} "
+        f"{'scan/bare':>9} {'sent':>7} {'stored':>7}"
+    )
     results = {}
     for step in steps:
         before = stored_scans()
@@ -78,12 +80,17 @@ def main() -> int:
             _stop_server(server)
         stored = stored_scans() - before
         results[step] = (bare, scan)
-        print(f"{step:<12} {bare['rps']:>9.0f} {bare['p50']:>8.1f}ms {bare['p99']:>8.1f}ms {scan['rps']:>9.0f} "
-              f"{scan['p50']:>8.1f}ms {scan['p99']:>8.1f}ms {scan['rps'] / bare['rps']:>9.2f} {scan['sent']:>7} {stored:>7}",
-              flush=True)
+        print(
+            f"{step:<12} {bare['rps']:>9.0f} {bare['p50']:>8.1f}ms {bare['p99']:>8.1f}ms "
+            f"{scan['rps']:>9.0f} {scan['p50']:>8.1f}ms {scan['p99']:>8.1f}ms "
+            f"{scan['rps'] / bare['rps']:>9.2f} {scan['sent']:>7} {stored:>7}",
+            flush=True,
+        )
     if args.steps:
         naive = results["naive"][1]["rps"]
-        print("\nscan rps against the naive step: " + ", ".join(f"{s} {results[s][1]['rps'] / naive:.1f}×" for s in steps))
+        print(
+            "\nscan rps against the naive step: " + ", ".join(f"{s} {results[s][1]['rps'] / naive:.1f}×" for s in steps)
+        )
     return 0
 
 
@@ -107,16 +114,36 @@ def _bench_workspace():
 
 
 def _start_server(kind: str, port: int, step: str) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "QRCARDS_BENCH_STEP": step,
-           "BIND": f"127.0.0.1:{port}", "PYTHONPATH": str(BASE_DIR)}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "QRCARDS_BENCH_STEP": step,
+        "BIND": f"127.0.0.1:{port}",
+        "PYTHONPATH": str(BASE_DIR),
+    }
     workers = str(os.cpu_count() * 2 + 1)
     if kind == "gunicorn":
         command = [sys.executable, "-m", "gunicorn", "-c", str(BASE_DIR / "qrcards" / "gunicorn.conf.py")]
     else:
-        command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-                   "--workers", workers, "--log-level", "warning", "qrcards.wsgi:application"]
-    return subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+        command = [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            workers,
+            "--log-level",
+            "warning",
+            "qrcards.wsgi:application",
+        ]
+    return subprocess.Popen(
+        command, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
 
 
 def _wait_until_up(port: int) -> None:
@@ -145,9 +172,21 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 def _wrk(url: str, args) -> dict:
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{args.connections}", f"-d{args.seconds}s", "--latency", "-H", f"Host: {HOST}",
-         "-H", "User-Agent: Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Mobile/15E148 Safari/604.1", url],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t2",
+            f"-c{args.connections}",
+            f"-d{args.seconds}s",
+            "--latency",
+            "-H",
+            f"Host: {HOST}",
+            "-H",
+            "User-Agent: Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Mobile/15E148 Safari/604.1",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
 
     def latency(label: str) -> float:

@@ -18,7 +18,7 @@ def main() -> int:
     from trails.demo import DEMO_OWNER_EMAIL, DEMO_PASSWORD, DEMO_STAFF_EMAIL
 
     _print_welcome(settings.QRCARDS_DOMAIN, workspace, DEMO_OWNER_EMAIL, DEMO_STAFF_EMAIL, DEMO_PASSWORD)
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and config
         [sys.executable, "-m", "gunicorn", "-c", str(BASE_DIR / "qrcards" / "gunicorn.conf.py")],
         cwd=BASE_DIR,
     )
@@ -82,7 +82,7 @@ QRCards is running. Open:
 
   Public site      http://{domain}:{port}/
   Demo workspace   {host}/admin/   log in as {staff} / {password}
-  A scanner page   {host}{stop.get_absolute_url() if stop else '/qr/…'}
+  A scanner page   {host}{stop.get_absolute_url() if stop else "/qr/…"}
 
   The demo owner (for the dashboard) is {owner} / {password}.
   Press Ctrl-C to stop.

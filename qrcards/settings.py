@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from qrcards.env import env_bool, env_int, env_str
 
@@ -52,6 +54,12 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.admin",
     "django_htmx",
+    # The API's docs page serves the Swagger UI that ships with django-ninja, not one from a CDN.
+    "ninja",
+    # Accounts are global, so allauth's tables live in the public schema only.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -76,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -97,6 +106,9 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = "qrcards.wsgi.application"
+# The largest form or body Django reads into memory. The biggest honest one is a 200 KB trail
+# document, which percent- or JSON-escaping can triple; the API refuses bodies over 1 MB itself.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -128,9 +140,60 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Host-only cookies: a log-in on one workspace host is not a log-in on another.
-LOGIN_URL = "/admin/login/"  # allauth's log-in comes with the accounts work
+LOGIN_URL = "account_login"
 SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None
+
+# Accounts (django-allauth): e-mail is the login; no usernames, no social log-in.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[QRCards] "
+# allauth's default limits (failed log-ins: 10 a minute per IP, 5 per 5 minutes per
+# address...) stay on; they count in the default cache, which is never a dummy one.
+# Ours, counted the same way: staff admin log-ins, mails from the public "Log in"
+# and invitations sent.
+ACCOUNT_RATE_LIMITS = {
+    "admin_login_failed": "10/m/ip,5/5m/key",
+    "find_workspaces": "10/m/ip,3/10m/key",
+    "invite_member": "30/h/user",
+}
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = env_str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", "http" if DEBUG else "https")
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "QRCards"
+
+
+def _email_settings(url: str) -> dict[str, object]:
+    """EMAIL_URL as Django's e-mail settings: smtp://user:password@host:587 (?ssl=1 for port 465), or console:."""
+    if not url or url.startswith("console:"):
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps", "submission"):
+        raise ImproperlyConfigured(f"EMAIL_URL must start with smtp://, smtps:// or console:; got {parts.scheme!r}")
+    query = parse_qs(parts.query)
+    ssl = parts.scheme == "smtps" or query.get("ssl", ["0"])[0] in ("1", "true")
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname or "localhost",
+        "EMAIL_PORT": parts.port or (465 if ssl else 587),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_SSL": ssl,
+        "EMAIL_USE_TLS": not ssl and query.get("tls", ["1"])[0] not in ("0", "false"),
+    }
+
+
+globals().update(_email_settings(env_str("EMAIL_URL")))
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"QRCards <noreply@{QRCARDS_DOMAIN}>")
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

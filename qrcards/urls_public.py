@@ -1,6 +1,6 @@
 """URLs of the public host (QRCARDS_DOMAIN)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from accounts import views
 from accounts.admin import public_site
@@ -9,4 +9,9 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", public_site.urls),
+    path("login/", views.workspace_finder, name="workspace-finder"),
+    path("workspaces/", views.workspace_list, name="workspace-list"),
+    path("workspaces/new/", views.workspace_create, name="workspace-create"),
+    path("workspaces/<str:slug>/open/", views.workspace_open, name="workspace-open"),
+    path("accounts/", include("allauth.urls")),
 ]

@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from accounts import views as accounts_views
 from accounts.admin import workspace_site
 from qrcards.views import ping
 
@@ -10,5 +11,9 @@ urlpatterns = [
     path("dashboard/analytics/", include("scans.urls")),
     path("dashboard/", include("accounts.urls")),
     path("admin/", workspace_site.urls),
+    path("accounts/handoff/<str:token>/", accounts_views.handoff, name="handoff"),
+    path("accounts/invitations/<str:token>/", accounts_views.invitation_accept, name="invitation-accept"),
+    path("accounts/", include("allauth.urls")),
     path("ping", ping, name="ping"),
+    path("branding/logo", accounts_views.workspace_logo, name="workspace-logo"),
 ]

@@ -27,7 +27,9 @@ class Scan(models.Model):
     referrer = models.CharField(max_length=512, blank=True)
     country = models.CharField(max_length=2, blank=True)
     ip = models.GenericIPAddressField("IP network", null=True, blank=True, help_text="Truncated: IPv4 /24, IPv6 /48.")
-    visitor = models.CharField(max_length=16, blank=True, help_text="Keyed hash of IP and user agent; the key changes daily.")
+    visitor = models.CharField(
+        max_length=16, blank=True, help_text="Keyed hash of IP and user agent; the key changes daily."
+    )
     is_bot = models.BooleanField(default=False)
 
     class Meta:
@@ -59,3 +61,91 @@ class VisitorSalt(models.Model):
     salt = models.BinaryField()
 
     objects = VisitorSaltQuerySet.as_manager()
+
+
+class RollupDay(models.Model):
+    """A closed day whose roll-ups are built, with the raw scans they counted.
+
+    A day whose raw count no longer matches `scans` got late scans and is built again.
+    """
+
+    day = models.DateField(unique=True)
+    scans = models.PositiveIntegerField(help_text="Raw scans, bots included, that the roll-ups of this day count.")
+    built_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.scans} scans"
+
+
+class StopDay(models.Model):
+    """One stop's scans on one day, the day taken in the workspace's time zone."""
+
+    day = models.DateField()
+    stop = models.ForeignKey(Stop, on_delete=models.PROTECT, related_name="+")
+    trail = models.ForeignKey(Trail, on_delete=models.PROTECT, related_name="+")
+    scans = models.PositiveIntegerField(help_text="Scans by people.")
+    bot_scans = models.PositiveIntegerField()
+    visitors = models.PositiveIntegerField(help_text="Distinct visitor hashes among people's scans.")
+    all_visitors = models.PositiveIntegerField(help_text="Distinct visitor hashes, bots included.")
+    funnel_visitors = models.PositiveIntegerField(
+        help_text="Visitors who also scanned the trail's first stop that day."
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "stop"], name="one_stop_day")]
+
+    def __str__(self) -> str:
+        return f"stop {self.stop_id} on {self.day}"
+
+
+class TrailDay(models.Model):
+    """A trail's scans on one day; with no trail, the whole workspace's.
+
+    Visitors can't be added up over stops or trails (one visitor scans many), so
+    each level keeps its own distinct count.
+    """
+
+    day = models.DateField()
+    trail = models.ForeignKey(Trail, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    scans = models.PositiveIntegerField()
+    bot_scans = models.PositiveIntegerField()
+    visitors = models.PositiveIntegerField()
+    all_visitors = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "trail"], name="one_trail_day", nulls_distinct=False),
+        ]
+
+    def __str__(self) -> str:
+        return f"trail {self.trail_id or 'all'} on {self.day}"
+
+
+class DimensionDay(models.Model):
+    """Scans of one trail on one day with one device, browser, OS, country or referrer host.
+
+    Keyed by trail rather than stop: the page filters by trail only, and it keeps
+    the table a tenth of the size. "" is an unknown value (or no referrer).
+    """
+
+    class Dimension(models.TextChoices):
+        DEVICE = "device", "Devices"
+        BROWSER = "browser", "Browsers"
+        OS = "os", "Operating systems"
+        COUNTRY = "country", "Countries"
+        REFERRER = "referrer", "Referrers"
+
+    day = models.DateField()
+    trail = models.ForeignKey(Trail, on_delete=models.PROTECT, related_name="+")
+    dimension = models.CharField(max_length=10, choices=Dimension.choices)
+    value = models.CharField(max_length=255)
+    scans = models.PositiveIntegerField()
+    bot_scans = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "trail", "dimension", "value"], name="one_dimension_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dimension}={self.value!r} of trail {self.trail_id} on {self.day}"

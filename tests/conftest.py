@@ -14,7 +14,10 @@ def _test_settings():
 
     # Fast by habit: a cheap hasher, static files without a manifest, scans written at once.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     settings.SCANS_WRITE_BEHIND = False
     # The browser tests' live server finds static files in the source tree, never a stale var/static.
     settings.WHITENOISE_USE_FINDERS = True

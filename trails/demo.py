@@ -13,7 +13,7 @@ from accounts.workspaces import create_workspace, ensure_public_workspace
 from trails.models import Trail
 
 DEMO_SLUG = "demo"
-DEMO_PASSWORD = "qrcards-demo"
+DEMO_PASSWORD = "qrcards-demo"  # noqa: S105 - a development demo, printed by `make run`
 DEMO_OWNER_EMAIL = "owner@demo.example"
 DEMO_STAFF_EMAIL = "staff@qrcards.example"
 DEMO_TRAIL = Path(__file__).with_name("demo.md")

@@ -9,7 +9,9 @@ from trails.qr import MAX_BORDER, MIN_BORDER, PNG_SIZE_PX, PRINT_SIZE_MM, QrOpti
 
 
 def _diagnostic_errors(assembly: dap.Assembly) -> list[ValidationError]:
-    return [ValidationError(f"Line {d.line}: {d.message}" if d.line else d.message, code=d.code) for d in assembly.errors]
+    return [
+        ValidationError(f"Line {d.line}: {d.message}" if d.line else d.message, code=d.code) for d in assembly.errors
+    ]
 
 
 class TrailSourceForm(forms.ModelForm):
@@ -69,11 +71,19 @@ class QrOptionsForm(forms.Form):
         choices=[("L", "L: 7%"), ("M", "M: 15%"), ("Q", "Q: 25% (recommended)"), ("H", "H: 30%")],
         initial="Q",
     )
-    size_px = forms.IntegerField(label="PNG size (pixels)", initial=512, min_value=PNG_SIZE_PX[0], max_value=PNG_SIZE_PX[1])
-    size_mm = forms.FloatField(label="Print size (mm)", initial=40, min_value=PRINT_SIZE_MM[0], max_value=PRINT_SIZE_MM[1])
-    foreground = forms.CharField(label="Code colour", initial="#000000", widget=forms.TextInput(attrs={"type": "color"}))
+    size_px = forms.IntegerField(
+        label="PNG size (pixels)", initial=512, min_value=PNG_SIZE_PX[0], max_value=PNG_SIZE_PX[1]
+    )
+    size_mm = forms.FloatField(
+        label="Print size (mm)", initial=40, min_value=PRINT_SIZE_MM[0], max_value=PRINT_SIZE_MM[1]
+    )
+    foreground = forms.CharField(
+        label="Code colour", initial="#000000", widget=forms.TextInput(attrs={"type": "color"})
+    )
     background = forms.CharField(label="Background", initial="#ffffff", widget=forms.TextInput(attrs={"type": "color"}))
-    border = forms.IntegerField(label="Quiet zone (modules)", initial=MIN_BORDER, min_value=MIN_BORDER, max_value=MAX_BORDER)
+    border = forms.IntegerField(
+        label="Quiet zone (modules)", initial=MIN_BORDER, min_value=MIN_BORDER, max_value=MAX_BORDER
+    )
 
     @classmethod
     def from_query(cls, query) -> QrOptionsForm:

@@ -10,7 +10,7 @@ from django.utils import timezone
 import dap
 
 # No 0/O, 1/I/L: a token read off a card can't be mistyped. 31**8 ≈ 8.5e11 tokens.
-TOKEN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+TOKEN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # noqa: S105 - not a secret
 TOKEN_LENGTH = 8
 
 
@@ -206,12 +206,12 @@ class Stop(models.Model):
     def __str__(self) -> str:
         return f"{self.title} ({self.token})"
 
+    def get_absolute_url(self) -> str:
+        return reverse("trails:stop-page", args=[self.token])
+
     @property
     def is_retired(self) -> bool:
         return self.retired_at is not None
-
-    def get_absolute_url(self) -> str:
-        return reverse("trails:stop-page", args=[self.token])
 
     def qr_url(self, *, host: str, scheme: str = "https") -> str:
         """The URL its QR code carries: upper case, so the code is as small as it can be."""

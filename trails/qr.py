@@ -19,6 +19,8 @@ import qrcode
 from PIL import Image
 from qrcode import constants, util
 
+from qrcards.colours import contrast_ratio, relative_luminance
+
 ERROR_CORRECTION_LEVELS = {
     "L": constants.ERROR_CORRECT_L,  # ~7% of the code can be damaged and still read
     "M": constants.ERROR_CORRECT_M,  # ~15%
@@ -131,22 +133,6 @@ def colour_problems(foreground: str, background: str) -> list[QrProblem]:
         message = "A light code on a dark background (inverted) can't be read by many phone camera apps."
         problems.append(QrProblem("inverted", message, level="warning"))
     return problems
-
-
-def relative_luminance(colour: str) -> float:
-    """WCAG 2 relative luminance of a #rrggbb colour: 0 for black, 1 for white."""
-    red, green, blue = (_linear(int(colour[i : i + 2], 16) / 255) for i in (1, 3, 5))
-    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
-
-
-def _linear(channel: float) -> float:
-    return channel / 12.92 if channel <= 0.03928 else ((channel + 0.055) / 1.055) ** 2.4
-
-
-def contrast_ratio(first: str, second: str) -> float:
-    """WCAG 2 contrast ratio of two #rrggbb colours, from 1 (none) to 21 (black on white)."""
-    lighter, darker = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
-    return (lighter + 0.05) / (darker + 0.05)
 
 
 @lru_cache(maxsize=256)

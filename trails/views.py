@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-
+import base64
 import datetime
+import hashlib
+import time
 import zoneinfo
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
@@ -34,7 +35,19 @@ from trails.qr import qr_png, qr_svg, qr_version
 # for settings.SCANNER_PAGE_CACHE_SECONDS. Saving a trail or stop here forgets them
 # at once (see TrailsConfig.ready); other processes show the change within that time.
 PAGE_CACHE_SIZE = 20_000
-SCANNER_CSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+SCANNER_CSP = (
+    "default-src 'none'; style-src 'self'{accent}; img-src 'self' https: data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def _scanner_csp(workspace) -> str:
+    """No scripts at all; styles from our own files, plus the workspace's accent colour by its hash."""
+    accent = ""
+    if workspace.accent_css:
+        digest = base64.b64encode(hashlib.sha256(workspace.accent_css.encode()).digest()).decode()
+        accent = f" 'sha256-{digest}'"
+    return SCANNER_CSP.format(accent=accent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +124,8 @@ def stop_page(request: HttpRequest, token: str) -> HttpResponse:
     response = HttpResponse(page.html, status=page.status)
     # Each visit must reach us to be counted; the CSS is what gets cached.
     response["Cache-Control"] = "no-cache, private"
-    response["Content-Security-Policy"] = SCANNER_CSP
+    response["Content-Security-Policy"] = _scanner_csp(request.tenant)
     return response
-
-
 
 
 # The dashboard -------------------------------------------------------------------------------------------
@@ -191,7 +202,9 @@ def trail_list(request: HttpRequest) -> HttpResponse:
         scans_7d=Coalesce(Subquery(recent_scans, output_field=IntegerField()), 0),
     ).order_by("-updated_at")
     context = {"section": "trails", "trails": trails, "query": query, "archived": archived}
-    template = "trails/_trail_rows.html" if request.htmx and request.htmx.target == "trail-rows" else "trails/trail_list.html"
+    template = (
+        "trails/_trail_rows.html" if request.htmx and request.htmx.target == "trail-rows" else "trails/trail_list.html"
+    )
     return render(request, template, context)
 
 
@@ -378,7 +391,9 @@ def stop_qr(request: HttpRequest, pk: int, stop_pk: int, fmt: str) -> HttpRespon
     form = QrOptionsForm.from_query(request.GET)
     if not form.is_valid():
         problems = "; ".join(str(error) for errors in form.errors.values() for error in errors)
-        return HttpResponse(f"Can't make this QR code: {problems}", status=400, content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            f"Can't make this QR code: {problems}", status=400, content_type="text/plain; charset=utf-8"
+        )
     scheme, host = _card_host(request)
     url = stop.qr_url(host=host, scheme=scheme)
     if fmt == "svg":

@@ -59,7 +59,10 @@ def test_saving_keeps_tokens_and_bumps_the_version(owner_a, workspace_a):
     assert response.status_code == 302
     trail = in_a(Trail.objects.get, pk=trail.pk)
     assert trail.version == 2
-    assert in_a(lambda: [(s.key, s.token) for s in trail.live_stops()]) == [("bridge", before["bridge"]), ("fountain", before["fountain"])]
+    assert in_a(lambda: [(s.key, s.token) for s in trail.live_stops()]) == [
+        ("bridge", before["bridge"]),
+        ("fountain", before["fountain"]),
+    ]
 
 
 def test_a_save_over_someone_elses_newer_save_is_refused_and_keeps_the_text(owner_a, workspace_a):
@@ -190,7 +193,9 @@ def test_the_list_searches_by_title_and_answers_htmx_with_rows_only(owner_a, wor
     make_trail(workspace=workspace_a, source=trail_markdown(title="Castle Tour"))
 
     full = owner_a.get("/dashboard/trails/?q=harb").content.decode()
-    rows = owner_a.get("/dashboard/trails/?q=castle", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="trail-rows").content.decode()
+    rows = owner_a.get(
+        "/dashboard/trails/?q=castle", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="trail-rows"
+    ).content.decode()
 
     assert "Harbour Walk" in full and "Castle Tour" not in full and "<html" in full
     assert "Castle Tour" in rows and "Harbour Walk" not in rows and "<html" not in rows

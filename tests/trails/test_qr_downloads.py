@@ -69,7 +69,9 @@ def test_colours_without_enough_contrast_are_refused_with_a_reason(owner_a, trai
 
 
 def test_an_inverted_code_is_made_but_warned_about(owner_a, trail_a):
-    page = owner_a.get(f"/dashboard/trails/{trail_a.pk}/cards/?foreground=%23ffffff&background=%23000000").content.decode()
+    page = owner_a.get(
+        f"/dashboard/trails/{trail_a.pk}/cards/?foreground=%23ffffff&background=%23000000"
+    ).content.decode()
 
     assert "can&#x27;t be read by many phone camera apps" in page
     assert page.count("<svg") == 3

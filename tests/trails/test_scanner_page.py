@@ -136,7 +136,7 @@ def test_every_demo_stop_page_is_valid_html5_without_javascript_and_under_10_kb(
         tags = {tag for tag, _ in parser.tags}
         assert "script" not in tags
         assert not any(name.startswith("on") for _, attrs in parser.tags for name in attrs)
-        assert ('meta', {"name": "viewport", "content": "width=device-width, initial-scale=1"}) in parser.tags
+        assert ("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}) in parser.tags
         assert "script-src" not in response["Content-Security-Policy"]  # default-src 'none' covers scripts
         assert re.search(r"default-src 'none'", response["Content-Security-Policy"])
 

@@ -79,7 +79,7 @@ def test_a_document_with_errors_saves_nothing(in_a):
     before = tokens(trail)
 
     with pytest.raises(InvalidDocument) as raised:
-        trail.set_source("+++\ntheme = \"neon\"\n+++\nNo stops here.")
+        trail.set_source('+++\ntheme = "neon"\n+++\nNo stops here.')
 
     assert {d.code for d in raised.value.assembly.errors} >= {"no-stops"}
     trail.refresh_from_db()

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import re
+
+from django import forms
+
+from accounts.models import ApiKey, Customer, Invitation, Membership
+from qrcards.colours import contrast_ratio
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+# Hosts we use, or may one day, and names that invite impersonation.
+RESERVED_SLUGS = frozenset(
+    {
+        "www", "admin", "api", "app", "static", "media", "mail", "email", "smtp", "imap", "pop", "ftp",
+        "dashboard", "accounts", "account", "login", "signup", "auth", "help", "support", "status",
+        "docs", "blog", "billing", "cdn", "assets", "dev", "staging", "test", "demo", "public", "qrcards",
+        "root", "system", "security", "abuse", "postmaster", "webmaster", "hostmaster",
+    }
+)  # fmt: skip
+
+
+class WorkspaceForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Shown on your dashboard and scanner pages.")
+    slug = forms.CharField(
+        label="Address",
+        min_length=3,
+        max_length=30,
+        help_text="3 to 30 lower-case letters, digits and hyphens: your workspace's web address.",
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give your workspace a name.", code="required")
+        return name
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"].strip()
+        if slug != slug.lower():
+            raise forms.ValidationError("Use lower-case letters only.", code="uppercase")
+        if not SLUG_RE.match(slug):
+            raise forms.ValidationError(
+                "Use only lower-case letters, digits and hyphens, starting and ending with a letter or digit.",
+                code="invalid",
+            )
+        if slug in RESERVED_SLUGS:
+            raise forms.ValidationError("That address is reserved; choose another.", code="reserved")
+        if Customer.objects.filter(schema_name__iexact=slug).exists():
+            raise forms.ValidationError("That address is taken; choose another.", code="taken")
+        return slug
+
+
+class FindWorkspacesForm(forms.Form):
+    email = forms.EmailField(label="Your e-mail address")
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="E-mail address")
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.EDITOR)
+
+    def __init__(self, *args, customer: Customer, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.customer = customer
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if Membership.objects.filter(customer=self.customer, user__email__iexact=email).exists():
+            raise forms.ValidationError("This person is already a member.", code="member")
+        if Invitation.objects.filter(customer=self.customer, email__iexact=email, accepted_at__isnull=True).exists():
+            raise forms.ValidationError("This address has an open invitation: resend it below.", code="invited")
+        return email
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What uses this key, so you know which to revoke.")
+    scope = forms.ChoiceField(choices=ApiKey.Scope.choices, initial=ApiKey.Scope.READ)
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the key a name.", code="required")
+        return name
+
+
+class WorkspaceSettingsForm(forms.ModelForm):
+    MAX_LOGO_BYTES = 1024 * 1024
+    MAX_LOGO_SIDE = 2000
+    LOGO_FORMATS = {"PNG", "JPEG", "WEBP"}
+    # Scanner pages' light backgrounds; the accent must read as text on them (WCAG AA).
+    LIGHT_BACKGROUNDS = ("#fffdf8", "#ffffff")
+
+    class Meta:
+        model = Customer
+        fields = [
+            "name",
+            "accent_colour",
+            "logo",
+            "time_zone",
+            "scan_retention_days",
+            "record_country",
+            "record_referrer",
+            "api_requests_per_minute",
+        ]
+        widgets = {"accent_colour": forms.TextInput(attrs={"placeholder": "#8a3b12", "size": 8})}
+
+    def clean_accent_colour(self) -> str:
+        colour = self.cleaned_data["accent_colour"].strip().lower()
+        if colour and re.fullmatch(r"#[0-9a-f]{6}", colour):
+            ratio = min(contrast_ratio(colour, background) for background in self.LIGHT_BACKGROUNDS)
+            if ratio < 4.5:
+                raise forms.ValidationError(
+                    f"This colour is too light to read as text on a white page ({ratio:.1f}:1; 4.5:1 is needed).",
+                    code="low_contrast",
+                )
+        return colour
+
+    def clean_logo(self):
+        logo = self.cleaned_data.get("logo")
+        image = getattr(logo, "image", None)  # set only for a new upload, which ImageField has opened with Pillow
+        if image is None:
+            return logo
+        if logo.size > self.MAX_LOGO_BYTES:
+            raise forms.ValidationError("The logo must be at most 1 MB.", code="too_large")
+        if image.format not in self.LOGO_FORMATS:
+            raise forms.ValidationError("The logo must be a PNG, JPEG or WebP image.", code="bad_format")
+        if max(image.size) > self.MAX_LOGO_SIDE:
+            raise forms.ValidationError(
+                f"The logo must be at most {self.MAX_LOGO_SIDE} pixels on each side.", code="too_big"
+            )
+        return logo
+
+    def clean_time_zone(self) -> str:
+        import zoneinfo
+
+        value = self.cleaned_data["time_zone"].strip()
+        if value not in zoneinfo.available_timezones():
+            raise forms.ValidationError("Not a time zone we know, e.g. Europe/Paris.", code="invalid_time_zone")
+        return value

@@ -1,0 +1,16 @@
+"""`{% if request|may:"manage_members" %}`: the role table, asked from templates."""
+
+from __future__ import annotations
+
+from django import template
+from django.http import HttpRequest
+
+from accounts.permissions import can, membership_for
+
+register = template.Library()
+
+
+@register.filter
+def may(request: HttpRequest, ability: str) -> bool:
+    membership = membership_for(request)
+    return membership is not None and can(membership.role, ability)

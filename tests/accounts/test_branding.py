@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django_tenants.utils import schema_context
+from PIL import Image
+
+from accounts.models import Customer
+from tests.fixtures.trails import make_trail
+
+
+def png(size: tuple[int, int] = (64, 32)) -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "#336699").save(buffer, "PNG")
+    return SimpleUploadedFile("logo.png", buffer.getvalue(), content_type="image/png")
+
+
+def settings_form(**changes) -> dict:
+    return {
+        "name": "Workspace A",
+        "accent_colour": "",
+        "time_zone": "UTC",
+        "scan_retention_days": 400,
+        "record_country": "on",
+        "record_referrer": "on",
+        "api_requests_per_minute": 600,
+        **changes,
+    }
+
+
+@pytest.fixture
+def owner_a(cast, client_a, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client_a.force_login(cast.owner)
+    yield client_a
+    cast.workspace_a.refresh_from_db()
+
+
+def test_an_owner_sets_an_accent_colour_and_logo_that_scanner_pages_show(owner_a, workspace_a):
+    trail = make_trail(workspace=workspace_a)
+    with schema_context("alpha"):
+        stop_token = trail.live_stops().first().token
+
+    response = owner_a.post("/dashboard/settings/", settings_form(accent_colour="#7A1F5C", logo=png()))
+    assert response.status_code == 302
+    workspace_a.refresh_from_db()
+
+    page = owner_a.get(f"/qr/{stop_token}")
+    html = page.content.decode()
+    assert "<style>:root{--accent:#7a1f5c}</style>" in html
+    digest = base64.b64encode(hashlib.sha256(b":root{--accent:#7a1f5c}").digest()).decode()
+    assert f"'sha256-{digest}'" in page["Content-Security-Policy"]
+    assert f'<img src="{workspace_a.logo_url}"' in html
+    logo = owner_a.get(workspace_a.logo_url)
+    assert logo.status_code == 200 and logo["Content-Type"] == "image/png"
+    assert "immutable" in logo["Cache-Control"]
+
+
+def test_an_accent_too_light_to_read_is_refused_and_the_form_keeps_what_was_typed(owner_a, workspace_a):
+    response = owner_a.post("/dashboard/settings/", settings_form(name="Renamed", accent_colour="#ffee00"))
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "too light to read" in page and 'value="Renamed"' in page and 'value="#ffee00"' in page
+    assert Customer.objects.get(pk=workspace_a.pk).name == "Workspace A"
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (SimpleUploadedFile("logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>"), "image"),
+        (SimpleUploadedFile("logo.png", b"not really a png"), "image"),
+        (png(size=(2400, 100)), "2000 pixels"),
+    ],
+)
+def test_a_logo_that_is_not_a_sane_image_is_refused(owner_a, workspace_a, upload, message):
+    response = owner_a.post("/dashboard/settings/", settings_form(logo=upload))
+
+    assert response.status_code == 400 and message in response.content.decode()
+    assert not Customer.objects.get(pk=workspace_a.pk).logo
+
+
+def test_a_workspaces_logo_is_served_only_on_its_own_host(owner_a, client_b, workspace_a, workspace_b):
+    owner_a.post("/dashboard/settings/", settings_form(logo=png()))
+    workspace_a.refresh_from_db()
+
+    assert owner_a.get(workspace_a.logo_url).status_code == 200
+    assert client_b.get(workspace_a.logo_url).status_code == 404

@@ -1,0 +1,127 @@
+"""Logging in: members only on a workspace host, the public workspace finder, and rate limits."""
+
+from __future__ import annotations
+
+import re
+
+from django.core import mail
+
+from accounts.models import Customer
+from tests.accounts.conftest import PASSWORD, host_client
+
+
+def _log_in(client, email, password=PASSWORD):
+    return client.post("/accounts/login/", {"login": email, "password": password})
+
+
+def test_a_member_logs_in_on_the_workspace_host_and_reaches_the_dashboard(verified_cast):
+    client = host_client(verified_cast.workspace_a)
+    response = _log_in(client, verified_cast.viewer.email)
+    assert response["Location"] == "/dashboard/"
+    assert client.get("/dashboard/").status_code == 200
+
+
+def test_someone_from_another_workspace_is_told_only_that_the_log_in_failed(verified_cast):
+    client = host_client(verified_cast.workspace_a)
+    outsider = _log_in(client, verified_cast.member_of_b.email)
+    wrong_password = _log_in(host_client(verified_cast.workspace_a), verified_cast.viewer.email, "wrong")
+    assert outsider.status_code == wrong_password.status_code == 200
+    assert b"not correct" in outsider.content and b"not correct" in wrong_password.content
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_a_log_in_code_does_not_let_an_outsider_in(verified_cast):
+    client = host_client(verified_cast.workspace_a)
+    client.post("/accounts/login/code/", {"email": verified_cast.member_of_b.email})
+    code = mail.outbox[-1].body.split("browser window.")[1].split()[0]
+    response = client.post("/accounts/login/code/confirm/", {"code": code})
+    assert response.status_code == 404
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_sign_up_is_closed_on_a_workspace_host_without_an_invitation(verified_cast):
+    client = host_client(verified_cast.workspace_a)
+    client.post("/accounts/signup/", {"email": "x@example.com", "password1": PASSWORD, "password2": PASSWORD})
+    assert not type(verified_cast.owner).objects.filter(email="x@example.com").exists()
+
+
+def test_failed_log_ins_are_rate_limited(verified_cast):
+    client = host_client(verified_cast.workspace_a)
+    for _ in range(5):
+        assert b"not correct" in _log_in(client, verified_cast.viewer.email, "wrong").content
+    response = _log_in(client, verified_cast.viewer.email)  # even the right password, now
+    assert b"Too many failed login attempts" in response.content
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_failed_staff_admin_log_ins_are_rate_limited(verified_cast):
+    for host in (None, verified_cast.workspace_a):
+        client = host_client(host)
+        for _ in range(5):
+            response = client.post("/admin/login/", {"username": verified_cast.staff.email, "password": "wrong"})
+            assert response.status_code == 200
+        response = client.post("/admin/login/", {"username": verified_cast.staff.email, "password": PASSWORD})
+        assert response.status_code == 429
+        assert "_auth_user_id" not in client.session
+
+
+def test_a_staff_admin_log_in_still_works_below_the_limit(verified_cast):
+    client = host_client(None)
+    client.post("/admin/login/", {"username": verified_cast.staff.email, "password": "wrong"})
+    response = client.post("/admin/login/", {"username": verified_cast.staff.email, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_the_public_log_in_mails_the_workspaces_and_answers_the_same_for_anyone(verified_cast):
+    client = host_client(None)
+    known = client.post("/login/", {"email": verified_cast.owner.email})
+    unknown = client.post("/login/", {"email": "nobody@example.com"})
+    assert known.status_code == unknown.status_code == 200
+
+    def page(response, email: str) -> bytes:
+        # Everything but the address typed and the (per-response) CSRF token.
+        return re.sub(rb'"X-CSRFToken": "[^"]+"', b"", response.content.replace(email.encode(), b"@"))
+
+    assert page(known, verified_cast.owner.email) == page(unknown, "nobody@example.com")
+    to_owner, to_nobody = mail.outbox[-2], mail.outbox[-1]
+    assert "http://alpha.qrcards.localhost/accounts/login/" in to_owner.body
+    assert "Workspace B" not in to_owner.body
+    assert "belongs to none" in to_nobody.body
+
+
+def test_the_public_log_in_does_not_mail_the_same_address_without_end(verified_cast):
+    client = host_client(None)
+    for _ in range(5):
+        client.post("/login/", {"email": verified_cast.owner.email})
+    assert len(mail.outbox) == 3
+
+
+def test_deleting_a_workspace_in_the_staff_admin_drops_it_and_its_hosts_answer_404(verified_cast):
+    from django_tenants.utils import schema_exists
+
+    from accounts.models import ApiKey
+    from accounts.workspaces import create_workspace
+
+    doomed = create_workspace(name="Doomed", slug="doomed", owner=verified_cast.owner)
+    key, secret = ApiKey.objects.create_key(customer=doomed, name="K", scope="read")
+    assert host_client(doomed).get("/accounts/login/").status_code == 200
+
+    staff = host_client(None)
+    staff.force_login(verified_cast.staff)
+    confirm = staff.get(f"/admin/accounts/customer/{doomed.pk}/delete/")
+    assert b"Are you sure" in confirm.content
+    staff.post(f"/admin/accounts/customer/{doomed.pk}/delete/", {"post": "yes"})
+
+    assert not Customer.objects.filter(pk=doomed.pk).exists()
+    assert not schema_exists("doomed")
+    assert ApiKey.objects.authenticate(secret, customer=doomed) is None
+    from django.test import Client
+
+    assert Client(HTTP_HOST="doomed.qrcards.localhost").get("/accounts/login/").status_code == 404
+
+
+def test_the_public_workspace_can_not_be_deleted_in_the_admin(verified_cast):
+    staff = host_client(None)
+    staff.force_login(verified_cast.staff)
+    public = Customer.objects.get(schema_name="public")
+    assert staff.get(f"/admin/accounts/customer/{public.pk}/delete/").status_code == 403
