@@ -7,7 +7,6 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
 from accounts.models import ApiKey, Customer, Domain, Invitation, Membership, User
@@ -76,10 +75,14 @@ class CustomerAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def get_actions(self, request):
+        # Deleting a workspace drops a schema: one at a time, each with its own confirmation page.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     def delete_model(self, request, obj: Customer) -> None:
-        """Revoke the keys, then drop the schema and, with the row, its domains, members and keys."""
-        obj.api_keys.update(revoked_at=timezone.now())
-        super().delete_model(request, obj)
+        obj.delete_workspace()
 
 
 @admin.register(Domain, site=public_site)

@@ -143,3 +143,21 @@ class WorkspaceSettingsForm(forms.ModelForm):
         if value not in zoneinfo.available_timezones():
             raise forms.ValidationError("Not a time zone we know, e.g. Europe/Paris.", code="invalid_time_zone")
         return value
+
+
+class WorkspaceDeleteForm(forms.Form):
+    """Deleting a workspace can't be undone, so the owner types its slug to say they mean it."""
+
+    confirm = forms.CharField(label="Type the workspace's address name to confirm", max_length=63)
+
+    def __init__(self, *args, workspace: Customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data["confirm"].strip()
+        if value != self.workspace.schema_name:
+            raise forms.ValidationError(
+                f"That isn't “{self.workspace.schema_name}”; nothing was deleted.", code="mismatch"
+            )
+        return value

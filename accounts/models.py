@@ -13,6 +13,7 @@ from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import get_public_schema_name
 
 
 class UserManager(DjangoUserManager):
@@ -107,6 +108,17 @@ class Customer(TenantMixin):
     def primary_host(self) -> str:
         domain = self.domains.filter(is_primary=True).first()
         return domain.domain if domain else f"{self.schema_name}.{settings.QRCARDS_DOMAIN}"
+
+    @transaction.atomic
+    def delete_workspace(self) -> None:
+        """Revoke its API keys and drop its schema with everything in it; its domains and memberships go with it.
+
+        Its hosts answer 404 from then on (deleting a Domain forgets the host in every process's cache).
+        """
+        if self.schema_name == get_public_schema_name():
+            raise ValueError("The public schema holds everyone's accounts; it is never deleted.")
+        self.api_keys.update(revoked_at=timezone.now())
+        self.delete(force_drop=True)
 
     def create_schema(self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1) -> bool:
         """Copy the template schema when there is one: far quicker than running every migration."""

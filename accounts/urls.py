@@ -17,4 +17,5 @@ urlpatterns = [
     path("api-keys/new/", views.api_key_create, name="api-key-create"),
     path("api-keys/<int:pk>/revoke/", views.api_key_revoke, name="api-key-revoke"),
     path("settings/", views.workspace_settings, name="settings"),
+    path("settings/delete/", views.workspace_delete, name="workspace-delete"),
 ]

@@ -23,6 +23,7 @@ from accounts.forms import (
     FindWorkspacesForm,
     InvitationForm,
     RoleForm,
+    WorkspaceDeleteForm,
     WorkspaceForm,
     WorkspaceSettingsForm,
 )
@@ -346,3 +347,26 @@ def workspace_logo(request: HttpRequest) -> HttpResponse:
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@member_required("delete_workspace")
+def workspace_delete(request: HttpRequest) -> HttpResponse:
+    """The owner deletes the whole workspace: its schema is dropped and its hosts answer 404 from then on."""
+    workspace = Customer.objects.get(pk=request.tenant.pk)
+    form = WorkspaceDeleteForm(request.POST or None, workspace=workspace)
+    if request.method == "POST" and form.is_valid():
+        public_url = _public_url(request, reverse("workspace-list", urlconf="qrcards.urls_public"))
+        log.info("workspace %s deleted by %s", workspace.schema_name, request.user.email)
+        workspace.delete_workspace()
+        return redirect(public_url)
+    status = 400 if form.errors else 200
+    context = {"section": "settings", "form": form, "workspace": workspace}
+    return render(request, "accounts/workspace_delete.html", context, status=status)
+
+
+def _public_url(request: HttpRequest, path: str) -> str:
+    """An absolute URL on the public host, with the scheme and port this request came in on."""
+    port = request.get_port()
+    default_port = "443" if request.is_secure() else "80"
+    return f"{request.scheme}://{settings.QRCARDS_DOMAIN}{':' + port if port != default_port else ''}{path}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
@@ -172,27 +173,42 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "QRCards"
 
 
-def _email_settings(url: str) -> dict[str, object]:
-    """EMAIL_URL as Django's e-mail settings: smtp://user:password@host:587 (?ssl=1 for port 465), or console:."""
+def _email_url(url: str) -> SimpleNamespace:
+    """EMAIL_URL read as smtp://user:password@host:587 (?tls=0 to turn STARTTLS off), smtps://…:465, or console:."""
     if not url or url.startswith("console:"):
-        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+        return SimpleNamespace(
+            backend="django.core.mail.backends.console.EmailBackend",
+            host="localhost",
+            port=25,
+            user="",
+            password="",
+            ssl=False,
+            tls=False,
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps", "submission"):
         raise ImproperlyConfigured(f"EMAIL_URL must start with smtp://, smtps:// or console:; got {parts.scheme!r}")
     query = parse_qs(parts.query)
     ssl = parts.scheme == "smtps" or query.get("ssl", ["0"])[0] in ("1", "true")
-    return {
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": parts.hostname or "localhost",
-        "EMAIL_PORT": parts.port or (465 if ssl else 587),
-        "EMAIL_HOST_USER": unquote(parts.username or ""),
-        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
-        "EMAIL_USE_SSL": ssl,
-        "EMAIL_USE_TLS": not ssl and query.get("tls", ["1"])[0] not in ("0", "false"),
-    }
+    return SimpleNamespace(
+        backend="django.core.mail.backends.smtp.EmailBackend",
+        host=parts.hostname or "localhost",
+        port=parts.port or (465 if ssl else 587),
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        ssl=ssl,
+        tls=not ssl and query.get("tls", ["1"])[0] not in ("0", "false"),
+    )
 
 
-globals().update(_email_settings(env_str("EMAIL_URL")))
+_email = _email_url(env_str("EMAIL_URL"))
+EMAIL_BACKEND = _email.backend
+EMAIL_HOST = _email.host
+EMAIL_PORT = _email.port
+EMAIL_HOST_USER = _email.user
+EMAIL_HOST_PASSWORD = _email.password
+EMAIL_USE_SSL = _email.ssl
+EMAIL_USE_TLS = _email.tls
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"QRCards <noreply@{QRCARDS_DOMAIN}>")
 
 LANGUAGE_CODE = "en"

@@ -125,3 +125,38 @@ def test_the_public_workspace_can_not_be_deleted_in_the_admin(verified_cast):
     staff.force_login(verified_cast.staff)
     public = Customer.objects.get(schema_name="public")
     assert staff.get(f"/admin/accounts/customer/{public.pk}/delete/").status_code == 403
+
+
+def test_an_owner_deletes_their_workspace_after_typing_its_name_and_its_hosts_answer_404(verified_cast):
+    from django.test import Client
+    from django_tenants.utils import schema_exists
+
+    from accounts.models import ApiKey
+    from accounts.workspaces import create_workspace
+
+    doomed = create_workspace(name="Doomed", slug="doomed", owner=verified_cast.owner)
+    key, secret = ApiKey.objects.create_key(customer=doomed, name="K", scope="read")
+    owner = host_client(doomed)
+    owner.force_login(verified_cast.owner)
+
+    refused = owner.post("/dashboard/settings/delete/", {"confirm": "Doomed"})
+    assert refused.status_code == 400 and "nothing was deleted" in refused.content.decode()
+    assert schema_exists("doomed")
+
+    response = owner.post("/dashboard/settings/delete/", {"confirm": "doomed"})
+
+    assert response.status_code == 302 and response["Location"] == "http://qrcards.localhost/workspaces/"
+    assert not Customer.objects.filter(pk=doomed.pk).exists() and not schema_exists("doomed")
+    assert ApiKey.objects.authenticate(secret, customer=doomed) is None
+    assert Client(HTTP_HOST="doomed.qrcards.localhost").get("/qr/ABCDEFGH").status_code == 404
+
+
+def test_an_admin_may_not_delete_the_workspace(verified_cast):
+    from accounts.models import Membership
+
+    admin = Membership.objects.filter(customer=verified_cast.workspace_a, role="admin").first().user
+    client = host_client(verified_cast.workspace_a)
+    client.force_login(admin)
+
+    assert client.post("/dashboard/settings/delete/", {"confirm": "alpha"}).status_code == 403
+    assert Customer.objects.filter(schema_name="alpha").exists()
