@@ -37,6 +37,19 @@ class WorkspaceAdminSite(RateLimitedLoginSite):
     site_title = "QRCards workspace"
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records nobody edits by hand: stops follow their trail's Markdown, scans are what happened."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 public_site = PublicAdminSite(name="public_admin")
 workspace_site = WorkspaceAdminSite(name="workspace_admin")
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from accounts.admin import workspace_site
+from accounts.admin import ReadOnlyAdmin, workspace_site
 from trails.forms import TrailSourceForm
 from trails.models import Stop, Trail
 
@@ -38,17 +38,8 @@ class TrailAdmin(admin.ModelAdmin):
 
 
 @admin.register(Stop, site=workspace_site)
-class StopAdmin(admin.ModelAdmin):
+class StopAdmin(ReadOnlyAdmin):
     list_display = ["title", "trail", "position", "token", "retired_at"]
     list_filter = ["trail"]
     search_fields = ["title", "token", "key"]
     list_select_related = ["trail"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
