@@ -168,7 +168,9 @@ ACCOUNT_RATE_LIMITS = {
     "find_workspaces": "10/m/ip,3/10m/key",
     "invite_member": "30/h/user",
 }
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = env_str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", "http" if DEBUG else "https")
+# Links in e-mails: https, except in development (*.localhost has no certificate).
+_LOCAL = DEBUG or QRCARDS_DOMAIN == "localhost" or QRCARDS_DOMAIN.endswith(".localhost")
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = env_str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", "http" if _LOCAL else "https")
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "QRCards"
 
