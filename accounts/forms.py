@@ -109,6 +109,7 @@ class WorkspaceSettingsForm(forms.ModelForm):
             "api_requests_per_minute",
         ]
         widgets = {"accent_colour": forms.TextInput(attrs={"placeholder": "#8a3b12", "size": 8})}
+        labels = {"api_requests_per_minute": "API requests a minute, per key"}
 
     def clean_accent_colour(self) -> str:
         colour = self.cleaned_data["accent_colour"].strip().lower()
