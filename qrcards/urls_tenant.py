@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from accounts import views as accounts_views
 from accounts.admin import workspace_site
+from qrcards.api import api
 from qrcards.views import ping
 
 urlpatterns = [
@@ -14,6 +15,7 @@ urlpatterns = [
     path("accounts/handoff/<str:token>/", accounts_views.handoff, name="handoff"),
     path("accounts/invitations/<str:token>/", accounts_views.invitation_accept, name="invitation-accept"),
     path("accounts/", include("allauth.urls")),
+    path("api/v1/", api.urls),
     path("ping", ping, name="ping"),
     path("branding/logo", accounts_views.workspace_logo, name="workspace-logo"),
 ]

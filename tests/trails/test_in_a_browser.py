@@ -51,6 +51,12 @@ def test_a_customer_writes_publishes_and_prints_a_trail_then_sees_its_scan_arriv
     source.fill(TRAIL.replace("{#bench}", "{#horse}"))
     source.dispatch_event("input")
     expect(page.locator(".diagnostics")).to_contain_text("horse")
+    # A problem's line number takes the author to that line.
+    problem = page.locator(".diagnostics a[data-line]").first
+    line = int(problem.get_attribute("data-line"))
+    problem.click()
+    selected = page.evaluate("() => { const s = document.getElementById('source'); return s.value.slice(s.selectionStart, s.selectionEnd); }")
+    assert selected == TRAIL.replace("{#bench}", "{#horse}").split("\n")[line - 1]
     source.fill(TRAIL)
     source.dispatch_event("input")
     expect(page.locator(".diagnostics")).to_contain_text("None")
