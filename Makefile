@@ -11,6 +11,8 @@ run: $(VENV)/.installed
 	$(BIN)/python -m qrcards.run
 
 test: $(VENV)/.installed
+	$(BIN)/ruff check --quiet .
+	$(BIN)/ruff format --check --quiet .
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed

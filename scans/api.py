@@ -22,7 +22,7 @@ from scans import rollups
 from scans.analytics import Report, Row, build_report
 from scans.forms import AnalyticsFilterForm
 from scans.models import Scan
-from scans.views import _csv_response, _rows_in_schema
+from scans.views import csv_response, rows_in_schema
 from trails.api import MAX_ID
 
 router = Router()
@@ -237,14 +237,14 @@ def export_scans(request: HttpRequest, filters: Query[ScanFilters]) -> Streaming
     zone = ZoneInfo(workspace.time_zone)
     rows = (
         (scanned_at.astimezone(zone).isoformat(), *rest)
-        for scanned_at, *rest in _rows_in_schema(
+        for scanned_at, *rest in rows_in_schema(
             _filtered_scans(request, filters).values_list(*columns), workspace.schema_name
         )
     )
     header = ["scanned_at", "trail", "stop", "token", "device", "browser", "os", "country"]
     header += ["referrer", "ip_network", "visitor", "is_bot", "user_agent"]
     name = f"scans-{workspace.schema_name}-{filters.start or 'first'}-{filters.end or 'last'}.csv"
-    return _csv_response(name, header, rows)
+    return csv_response(name, header, rows)
 
 
 # Stats ----------------------------------------------------------------------------------------------------

@@ -62,6 +62,9 @@ class VisitorSalt(models.Model):
 
     objects = VisitorSaltQuerySet.as_manager()
 
+    def __str__(self) -> str:
+        return f"visitor key of {self.day}"  # never the key itself
+
 
 class RollupDay(models.Model):
     """A closed day whose roll-ups are built, with the raw scans they counted.

@@ -69,13 +69,11 @@ def scans_export(request: HttpRequest) -> StreamingHttpResponse:
     zone = ZoneInfo(tz)
     rows = (
         (scanned_at.astimezone(zone).isoformat(), *rest)
-        for scanned_at, *rest in _rows_in_schema(scans.values_list(*columns), workspace.schema_name)
+        for scanned_at, *rest in rows_in_schema(scans.values_list(*columns), workspace.schema_name)
     )
     header = ["scanned_at", "trail", "stop", "token", "device", "browser", "os", "country"]
     header += ["referrer", "ip_network", "visitor", "is_bot", "user_agent"]
-    return _csv_response(
-        f"scans-{workspace.schema_name}-{filters.period.first}-{filters.period.last}.csv", header, rows
-    )
+    return csv_response(f"scans-{workspace.schema_name}-{filters.period.first}-{filters.period.last}.csv", header, rows)
 
 
 @require_GET
@@ -93,11 +91,11 @@ def rollups_export(request: HttpRequest) -> StreamingHttpResponse:
     columns += ["all_visitors", "funnel_visitors"]
     header = ["day", "trail", "stop", "token", "scans", "bot_scans", "visitors", "visitors_with_bots"]
     header += ["visitors_from_first_stop"]
-    rows = _rows_in_schema(days.values_list(*columns), workspace.schema_name)
-    return _csv_response(f"rollups-{workspace.schema_name}-{filters.period.first}-{last}.csv", header, rows)
+    rows = rows_in_schema(days.values_list(*columns), workspace.schema_name)
+    return csv_response(f"rollups-{workspace.schema_name}-{filters.period.first}-{last}.csv", header, rows)
 
 
-def _rows_in_schema(queryset: QuerySet, schema: str) -> Iterator[tuple]:
+def rows_in_schema(queryset: QuerySet, schema: str) -> Iterator[tuple]:
     """The queryset's rows from `schema`, fetched in chunks.
 
     The response is streamed after the view returns, when the connection may have
@@ -119,7 +117,7 @@ class _Echo:
         return value
 
 
-def _csv_response(filename: str, header: list[str], rows: Iterable[tuple]) -> StreamingHttpResponse:
+def csv_response(filename: str, header: list[str], rows: Iterable[tuple]) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
 
     def lines() -> Iterator[str]:

@@ -21,8 +21,8 @@ from pydantic import AfterValidator
 import dap
 from trails.forms import QrOptionsForm
 from trails.models import Stop, Trail
-from trails.qr import MAX_BORDER, MIN_BORDER, PNG_SIZE_PX, PRINT_SIZE_MM, qr_png, qr_svg
-from trails.views import _card_host, _slug
+from trails.qr import MAX_BORDER, MIN_BORDER, PNG_SIZE_PX, PRINT_SIZE_MM
+from trails.views import card_host, qr_download
 
 router = Router()
 # Mounted with read auth: assembling a preview changes nothing, so a read key may ask for one.
@@ -180,7 +180,7 @@ def _get_stop(trail_pk: int, stop_pk: int) -> tuple[Trail, Stop]:
 
 
 def _stop_out(request: HttpRequest, stop: Stop, *, detail: bool = False) -> dict:
-    scheme, host = _card_host(request)
+    scheme, host = card_host(request)
     kwargs = {"trail_id": stop.trail_id, "stop_id": stop.pk}
     out = {
         "id": stop.pk,
@@ -301,12 +301,4 @@ def _qr_image(request: HttpRequest, trail_id: int, stop_id: int, options: QrQuer
     form = QrOptionsForm.from_query({name: str(value) for name, value in options.dict(exclude_none=True).items()})
     if not form.is_valid():
         raise ValidationError(form.errors.as_data())
-    scheme, host = _card_host(request)
-    url = stop.qr_url(host=host, scheme=scheme)
-    if fmt == "svg":
-        response = HttpResponse(qr_svg(url, form.options), content_type="image/svg+xml")
-    else:
-        response = HttpResponse(qr_png(url, form.options), content_type="image/png")
-    filename = f"{_slug(trail.title)}-{stop.position:02d}-{stop.token}.{fmt}"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return qr_download(request, trail=trail, stop=stop, options=form.options, fmt=fmt)

@@ -29,7 +29,7 @@ from scans.recording import record_scan
 from trails.cards import cards_for_stops, cards_pdf
 from trails.forms import STARTER, PrintForm, QrOptionsForm, TrailEditorForm
 from trails.models import InvalidDocument, StaleVersion, Stop, Trail, normalize_token
-from trails.qr import qr_png, qr_svg, qr_version
+from trails.qr import QrOptions, qr_png, qr_svg, qr_version
 
 # Scanner pages are the same for everyone, so each process keeps the rendered HTML
 # for settings.SCANNER_PAGE_CACHE_SECONDS. Saving a trail or stop here forgets them
@@ -342,7 +342,7 @@ def trail_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # QR codes and printable cards ------------------------------------------------------------------------------
 
 
-def _card_host(request: HttpRequest) -> tuple[str, str]:
+def card_host(request: HttpRequest) -> tuple[str, str]:
     """(scheme, host) for the URLs on cards: the workspace's primary domain, on this request's port."""
     port = request.get_port()
     default_port = "443" if request.is_secure() else "80"
@@ -360,7 +360,7 @@ def trail_cards(request: HttpRequest, pk: int) -> HttpResponse:
     """The trail's QR codes: options, a download per stop, the print view and the PDF."""
     trail = _get_trail_for_member(request, pk)
     form = QrOptionsForm.from_query(request.GET)
-    scheme, host = _card_host(request)
+    scheme, host = card_host(request)
     stops = list(trail.live_stops())
     codes = []
     if form.is_valid():
@@ -394,12 +394,17 @@ def stop_qr(request: HttpRequest, pk: int, stop_pk: int, fmt: str) -> HttpRespon
         return HttpResponse(
             f"Can't make this QR code: {problems}", status=400, content_type="text/plain; charset=utf-8"
         )
-    scheme, host = _card_host(request)
+    return qr_download(request, trail=trail, stop=stop, options=form.options, fmt=fmt)
+
+
+def qr_download(request: HttpRequest, *, trail: Trail, stop: Stop, options: QrOptions, fmt: str) -> HttpResponse:
+    """A stop's QR code as an SVG or PNG attachment named after the trail, the stop's number and its token."""
+    scheme, host = card_host(request)
     url = stop.qr_url(host=host, scheme=scheme)
     if fmt == "svg":
-        response = HttpResponse(qr_svg(url, form.options), content_type="image/svg+xml")
+        response = HttpResponse(qr_svg(url, options), content_type="image/svg+xml")
     else:
-        response = HttpResponse(qr_png(url, form.options), content_type="image/png")
+        response = HttpResponse(qr_png(url, options), content_type="image/png")
     filename = f"{_slug(trail.title)}-{stop.position:02d}-{stop.token}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -412,7 +417,7 @@ def trail_print(request: HttpRequest, pk: int) -> HttpResponse:
     trail = _get_trail_for_member(request, pk)
     form = PrintForm(request.GET or None)
     paper = form.cleaned_data["paper"] if form.is_valid() else "A4"
-    scheme, host = _card_host(request)
+    scheme, host = card_host(request)
     cards = cards_for_stops(host=host, scheme=scheme, trail_title=trail.title, stops=trail.live_stops())
     context = {"trail": trail, "cards": [(card, qr_svg(card.url)) for card in cards], "paper": paper}
     return render(request, "trails/trail_print.html", context)
@@ -427,7 +432,7 @@ def trail_cards_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponse("Paper must be A4 or LETTER.", status=400, content_type="text/plain; charset=utf-8")
     paper = form.cleaned_data["paper"] if form.is_bound else "A4"
     crop_marks = form.cleaned_data["crop_marks"] if form.is_bound else False
-    scheme, host = _card_host(request)
+    scheme, host = card_host(request)
     cards = cards_for_stops(host=host, scheme=scheme, trail_title=trail.title, stops=trail.live_stops())
     pdf = cards_pdf(cards=cards, paper=paper, crop_marks=crop_marks, title=f"{trail.title}: QR cards")
     response = HttpResponse(pdf, content_type="application/pdf")

@@ -55,7 +55,9 @@ def test_a_customer_writes_publishes_and_prints_a_trail_then_sees_its_scan_arriv
     problem = page.locator(".diagnostics a[data-line]").first
     line = int(problem.get_attribute("data-line"))
     problem.click()
-    selected = page.evaluate("() => { const s = document.getElementById('source'); return s.value.slice(s.selectionStart, s.selectionEnd); }")
+    selected = page.evaluate(
+        "() => { const s = document.getElementById('source'); return s.value.slice(s.selectionStart, s.selectionEnd); }"
+    )
     assert selected == TRAIL.replace("{#bench}", "{#horse}").split("\n")[line - 1]
     source.fill(TRAIL)
     source.dispatch_event("input")
