@@ -36,6 +36,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run (default 10)")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (it shares the machine's cores)")
     parser.add_argument("--runs", type=int, default=3, help="wrk runs per endpoint; the median is reported")
     parser.add_argument("--steps", action="store_true", help="also measure each step of the fast path")
     parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
@@ -63,7 +64,7 @@ def main() -> int:
             return Scan.objects.count()
 
     steps = ["naive", "connections", "hosts", "pages", "full"] if args.steps else ["full"]
-    print(f"server={args.server} connections={args.connections} {args.runs}×{args.seconds}s per endpoint, median shown")
+    print(f"server={args.server} workers={os.environ.get('WEB_CONCURRENCY', 'default')} connections={args.connections} {args.runs}×{args.seconds}s per endpoint, median shown")
     print(
         f"{'step':<12} {'bare rps':>9} {'bare p50':>9} {'bare p99':>9} {'scan rps':>9} {'scan p50':>9} {'scan p99':>9} "
         f"{'scan/bare':>9} {'sent':>7} {'stored':>7}"
@@ -174,7 +175,7 @@ def _wrk(url: str, args) -> dict:
     out = subprocess.run(
         [
             "wrk",
-            "-t2",
+            f"-t{args.threads}",
             f"-c{args.connections}",
             f"-d{args.seconds}s",
             "--latency",
