@@ -122,7 +122,7 @@ def _start_server(kind: str, port: int, step: str) -> subprocess.Popen:
         "BIND": f"127.0.0.1:{port}",
         "PYTHONPATH": str(BASE_DIR),
     }
-    workers = str(os.cpu_count() * 2 + 1)
+    workers = os.environ.get("WEB_CONCURRENCY", str(os.cpu_count() + 1))
     if kind == "gunicorn":
         command = [sys.executable, "-m", "gunicorn", "-c", str(BASE_DIR / "qrcards" / "gunicorn.conf.py")]
     else:
