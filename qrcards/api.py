@@ -28,6 +28,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import URLPattern
 from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -217,6 +218,14 @@ ERROR_SCHEMA = {
 
 
 class QrCardsApi(NinjaAPI):
+    def _get_urls(self) -> list:
+        """ninja answers a method a path doesn't take in plain text; ours answer in the JSON error shape."""
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = _json_method_not_allowed(pattern.callback)
+        return patterns
+
     def get_openapi_schema(self, **kwargs: Any) -> dict:
         """The generated schema, with the error answers every operation may give."""
         schema = super().get_openapi_schema(**kwargs)
@@ -227,6 +236,19 @@ class QrCardsApi(NinjaAPI):
                 for status in statuses:
                     operation["responses"].setdefault(status, _error_response_doc(status))
         return schema
+
+
+def _json_method_not_allowed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if response.status_code != 405:
+            return response
+        allowed = response.get("Allow", "")
+        message = f"{request.method} is not allowed here."
+        return error_response(405, "method_not_allowed", message, {"allowed": allowed}, headers={"Allow": allowed})
+
+    return wrapped
 
 
 def _error_response_doc(status: int) -> dict:

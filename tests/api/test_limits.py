@@ -166,3 +166,11 @@ def test_the_api_is_not_served_on_the_public_host(cast, keys):
     from tests.fixtures.workspaces import host_client
 
     assert host_client(None).get("/api/v1/trails", HTTP_AUTHORIZATION=f"Bearer {keys.read}").status_code == 404
+
+
+def test_a_method_a_path_does_not_take_is_a_json_405_that_says_which_it_does(writer):
+    response = writer.patch("/api/v1/trails")
+
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert "GET" in response["Allow"] and "POST" in response["Allow"]
