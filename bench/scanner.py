@@ -64,7 +64,11 @@ def main() -> int:
             return Scan.objects.count()
 
     steps = ["naive", "connections", "hosts", "pages", "full"] if args.steps else ["full"]
-    print(f"server={args.server} workers={os.environ.get('WEB_CONCURRENCY', 'default')} connections={args.connections} {args.runs}×{args.seconds}s per endpoint, median shown")
+    workers = os.environ.get("WEB_CONCURRENCY", "default")
+    print(
+        f"server={args.server} workers={workers} connections={args.connections} "
+        f"{args.runs}×{args.seconds}s per endpoint, median shown"
+    )
     print(
         f"{'step':<12} {'bare rps':>9} {'bare p50':>9} {'bare p99':>9} {'scan rps':>9} {'scan p50':>9} {'scan p99':>9} "
         f"{'scan/bare':>9} {'sent':>7} {'stored':>7}"
