@@ -29,7 +29,13 @@ from accounts.forms import (
 )
 from accounts.models import ApiKey, Customer, Invitation, Membership, User
 from accounts.permissions import member_required
-from accounts.workspaces import create_workspace, make_handoff_token, use_handoff_token, workspace_url
+from accounts.workspaces import (
+    create_workspace,
+    make_handoff_token,
+    public_url,
+    use_handoff_token,
+    workspace_url,
+)
 
 log = logging.getLogger(__name__)
 SESSION_BACKEND = "allauth.account.auth_backends.AuthenticationBackend"
@@ -356,17 +362,10 @@ def workspace_delete(request: HttpRequest) -> HttpResponse:
     workspace = Customer.objects.get(pk=request.tenant.pk)
     form = WorkspaceDeleteForm(request.POST or None, workspace=workspace)
     if request.method == "POST" and form.is_valid():
-        public_url = _public_url(request, reverse("workspace-list", urlconf="qrcards.urls_public"))
+        workspaces = public_url(request, reverse("workspace-list", urlconf="qrcards.urls_public"))
         log.info("workspace %s deleted by %s", workspace.schema_name, request.user.email)
         workspace.delete_workspace()
-        return redirect(public_url)
+        return redirect(workspaces)
     status = 400 if form.errors else 200
     context = {"section": "settings", "form": form, "workspace": workspace}
     return render(request, "accounts/workspace_delete.html", context, status=status)
-
-
-def _public_url(request: HttpRequest, path: str) -> str:
-    """An absolute URL on the public host, with the scheme and port this request came in on."""
-    port = request.get_port()
-    default_port = "443" if request.is_secure() else "80"
-    return f"{request.scheme}://{settings.QRCARDS_DOMAIN}{':' + port if port != default_port else ''}{path}"

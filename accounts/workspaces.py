@@ -36,11 +36,24 @@ def workspace_host(slug: str) -> str:
     return f"{slug}.{settings.QRCARDS_DOMAIN}"
 
 
+def on_request_port(request: HttpRequest, host: str) -> str:
+    """`host` with the port this request came in on, if its Host header named one.
+
+    The Host header, not SERVER_PORT: behind a proxy the server's own port is not the browser's.
+    """
+    requested = request.get_host()
+    port = requested.rsplit(":", 1)[1] if ":" in requested and not requested.endswith("]") else ""
+    return f"{host}:{port}" if port else host
+
+
 def workspace_url(request: HttpRequest, customer: Customer, path: str = "/") -> str:
     """An absolute URL on `customer`'s host, with the scheme and port this request came in on."""
-    host = request.get_host()
-    port = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
-    return f"{request.scheme}://{customer.primary_host}{':' + port if port else ''}{path}"
+    return f"{request.scheme}://{on_request_port(request, customer.primary_host)}{path}"
+
+
+def public_url(request: HttpRequest, path: str = "/") -> str:
+    """An absolute URL on the public host, with the scheme and port this request came in on."""
+    return f"{request.scheme}://{on_request_port(request, settings.QRCARDS_DOMAIN)}{path}"
 
 
 @transaction.atomic

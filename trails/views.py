@@ -24,6 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 import dap
 from accounts.permissions import can, member_required
+from accounts.workspaces import on_request_port
 from scans.models import Scan
 from scans.recording import record_scan
 from trails.cards import cards_for_stops, cards_pdf
@@ -344,10 +345,7 @@ def trail_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 def card_host(request: HttpRequest) -> tuple[str, str]:
     """(scheme, host) for the URLs on cards: the workspace's primary domain, on this request's port."""
-    port = request.get_port()
-    default_port = "443" if request.is_secure() else "80"
-    host = request.tenant.primary_host + (f":{port}" if port and port != default_port else "")
-    return ("https" if request.is_secure() else "http"), host
+    return request.scheme, on_request_port(request, request.tenant.primary_host)
 
 
 def _slug(text: str) -> str:

@@ -112,3 +112,20 @@ def test_workspace_bs_member_cant_download_workspace_as_codes(cast, client_a, tr
         f"/dashboard/trails/{trail_a.pk}/cards/print",
     ):
         assert client_a.get(url).status_code == 404
+
+
+def test_card_urls_take_the_port_the_browser_used_not_the_servers_own(owner_a, trail_a):
+    stop = first_stop(trail_a)
+
+    # Behind a proxy, the app server listens on 8000 while visitors use the default port.
+    behind_proxy = owner_a.get(f"/dashboard/trails/{trail_a.pk}/stops/{stop.pk}/qr.png?size_px=128", SERVER_PORT="8000")
+    on_a_port = owner_a.get(
+        f"/dashboard/trails/{trail_a.pk}/stops/{stop.pk}/qr.png?size_px=128", HTTP_HOST="alpha.qrcards.localhost:8000"
+    )
+
+    assert decode(Image.open(io.BytesIO(behind_proxy.content)).convert("RGB")) == [
+        f"HTTP://ALPHA.QRCARDS.LOCALHOST/QR/{stop.token}"
+    ]
+    assert decode(Image.open(io.BytesIO(on_a_port.content)).convert("RGB")) == [
+        f"HTTP://ALPHA.QRCARDS.LOCALHOST:8000/QR/{stop.token}"
+    ]
