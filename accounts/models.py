@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_public_schema_name
 
@@ -104,8 +105,10 @@ class Customer(TenantMixin):
             return ""
         return f"/branding/logo?v={self.logo.name.rsplit('-', 1)[-1]}"
 
-    @property
+    @cached_property
     def primary_host(self) -> str:
+        # Cached: a request may need it once per stop. Tenants are re-read when a Domain changes
+        # (accounts.middleware), so a cached value lives no longer than the host cache does.
         domain = self.domains.filter(is_primary=True).first()
         return domain.domain if domain else f"{self.schema_name}.{settings.QRCARDS_DOMAIN}"
 

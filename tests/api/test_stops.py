@@ -73,3 +73,22 @@ def test_qr_options_the_dashboard_refuses_are_a_422_saying_why(reader, trail_a):
     assert out_of_range.status_code == 422
     assert out_of_range.json()["error"]["details"][0]["loc"] == ["query", "size_px"]
     assert reader.get(f"{base}/qr.png?foreground=red").status_code == 422
+
+
+def test_listing_stops_costs_the_same_queries_for_three_stops_as_for_twelve(reader, workspace_a, trail_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.fixtures.trails import make_trail
+
+    long_trail = make_trail(
+        workspace=workspace_a, source=trail_markdown(title="Long", stops=[(f"s{i}", f"Stop {i}") for i in range(12)])
+    )
+    reader.get(f"/api/v1/trails/{trail_a.pk}/stops")  # the key's first use of the minute records itself
+    counts = []
+    for trail in (trail_a, long_trail):
+        with CaptureQueriesContext(connection) as queries:
+            assert reader.get(f"/api/v1/trails/{trail.pk}/stops").status_code == 200
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1]
