@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
@@ -22,7 +21,7 @@ from scans import rollups
 from scans.analytics import Report, Row, build_report
 from scans.forms import AnalyticsFilterForm
 from scans.models import Scan
-from scans.views import csv_response, rows_in_schema
+from scans.views import scans_csv
 from trails.api import MAX_ID
 
 router = Router()
@@ -232,19 +231,8 @@ CSV_DOC = {
 def export_scans(request: HttpRequest, filters: Query[ScanFilters]) -> StreamingHttpResponse:
     """The dashboard's CSV export (times in the workspace's time zone), streamed however many rows there are."""
     workspace = request.tenant
-    columns = ["scanned_at", "trail__title", "stop__title", "stop__token", "device", "browser", "os", "country"]
-    columns += ["referrer", "ip", "visitor", "is_bot", "user_agent"]
-    zone = ZoneInfo(workspace.time_zone)
-    rows = (
-        (scanned_at.astimezone(zone).isoformat(), *rest)
-        for scanned_at, *rest in rows_in_schema(
-            _filtered_scans(request, filters).values_list(*columns), workspace.schema_name
-        )
-    )
-    header = ["scanned_at", "trail", "stop", "token", "device", "browser", "os", "country"]
-    header += ["referrer", "ip_network", "visitor", "is_bot", "user_agent"]
-    name = f"scans-{workspace.schema_name}-{filters.start or 'first'}-{filters.end or 'last'}.csv"
-    return csv_response(name, header, rows)
+    filename = f"scans-{workspace.schema_name}-{filters.start or 'first'}-{filters.end or 'last'}.csv"
+    return scans_csv(_filtered_scans(request, filters), workspace=workspace, filename=filename)
 
 
 # Stats ----------------------------------------------------------------------------------------------------

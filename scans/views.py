@@ -64,16 +64,22 @@ def scans_export(request: HttpRequest) -> StreamingHttpResponse:
         scans = scans.filter(trail=filters.trail)
     if not filters.include_bots:
         scans = scans.filter(is_bot=False)
+    filename = f"scans-{workspace.schema_name}-{filters.period.first}-{filters.period.last}.csv"
+    return scans_csv(scans, workspace=workspace, filename=filename)
+
+
+def scans_csv(scans: QuerySet[Scan], *, workspace, filename: str) -> StreamingHttpResponse:
+    """Raw scans as a streamed CSV, times in the workspace's zone: the dashboard's export and the API's."""
     columns = ["scanned_at", "trail__title", "stop__title", "stop__token", "device", "browser", "os", "country"]
     columns += ["referrer", "ip", "visitor", "is_bot", "user_agent"]
-    zone = ZoneInfo(tz)
+    zone = ZoneInfo(workspace.time_zone)
     rows = (
         (scanned_at.astimezone(zone).isoformat(), *rest)
         for scanned_at, *rest in rows_in_schema(scans.values_list(*columns), workspace.schema_name)
     )
     header = ["scanned_at", "trail", "stop", "token", "device", "browser", "os", "country"]
     header += ["referrer", "ip_network", "visitor", "is_bot", "user_agent"]
-    return csv_response(f"scans-{workspace.schema_name}-{filters.period.first}-{filters.period.last}.csv", header, rows)
+    return csv_response(filename, header, rows)
 
 
 @require_GET
