@@ -16,7 +16,6 @@ import logging
 import queue
 import threading
 import time
-import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -26,6 +25,7 @@ from django.utils import timezone
 from psycopg import sql
 
 from scans.models import Scan, VisitorSalt
+from scans.rollups import local_today
 from scans.visitors import country_for_ip, describe_client, truncate_ip, visitor_hash
 
 logger = logging.getLogger(__name__)
@@ -83,9 +83,7 @@ def _pending_scan(*, stop_id: int, trail_id: int, request: HttpRequest) -> Pendi
         country=country_for_ip(ip) if workspace.record_country else "",
         ip=truncate_ip(ip),
         # The salt changes at the workspace's midnight, so a visitor is one visitor for one day of its analytics.
-        visitor=visitor_hash(
-            ip=ip, user_agent=user_agent, salt=_salt(workspace.schema_name, _local_day(now, workspace))
-        ),
+        visitor=visitor_hash(ip=ip, user_agent=user_agent, salt=_salt(workspace.schema_name, local_today(workspace))),
     )
 
 
@@ -94,10 +92,6 @@ def warm_up() -> None:
     describe_client("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Mobile/15E148 Safari/604.1")
     country_for_ip("192.0.2.1")
     country_for_ip("8.8.8.8")
-
-
-def _local_day(now: datetime.datetime, workspace) -> datetime.date:
-    return now.astimezone(zoneinfo.ZoneInfo(workspace.time_zone)).date()
 
 
 def _salt(schema: str, day: datetime.date) -> bytes:

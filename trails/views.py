@@ -4,7 +4,6 @@ import base64
 import datetime
 import hashlib
 import time
-import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -16,15 +15,14 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST, require_safe
-from django_htmx.http import HttpResponseClientRedirect
 
 import dap
 from accounts.permissions import can, member_required
 from accounts.workspaces import on_request_port
+from scans import rollups
 from scans.models import Scan
 from scans.recording import record_scan
 from trails.cards import cards_for_stops, cards_pdf
@@ -139,11 +137,8 @@ def _get_trail_for_member(request: HttpRequest, pk: int) -> Trail:
 
 def _workspace_today(request: HttpRequest) -> datetime.datetime:
     """Midnight today in the workspace's time zone."""
-    try:
-        zone = zoneinfo.ZoneInfo(request.tenant.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = datetime.UTC
-    return timezone.now().astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    workspace = request.tenant
+    return rollups.local_midnight(rollups.local_today(workspace), workspace.time_zone)
 
 
 def _scan_counts(request: HttpRequest) -> dict[str, int]:
@@ -254,7 +249,6 @@ def trail_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "trail": trail,
         "form": form,
         "may_edit": may_edit,
-        "stops": trail.live_stops(),
         **_preview_context(request, source, trail=trail, selected=0),
     }
     return render(request, "trails/trail_edit.html", context)
@@ -334,8 +328,6 @@ def trail_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         trail.delete_softly()
         messages.success(request, f"Deleted “{trail.title}”. Its printed cards now lead to a “moved on” page.")
-        if request.htmx:
-            return HttpResponseClientRedirect(reverse("trails:trail-list"))
         return redirect("trails:trail-list")
     return render(request, "trails/trail_delete.html", {"section": "trails", "trail": trail})
 
