@@ -85,6 +85,13 @@ class QrOptionsForm(forms.Form):
         label="Quiet zone (modules)", initial=MIN_BORDER, min_value=MIN_BORDER, max_value=MAX_BORDER
     )
 
+    # Where to show the problems whose code isn't a field's name.
+    PROBLEM_FIELDS = {
+        "low_contrast": "foreground",
+        "foreground_format": "foreground",
+        "background_format": "background",
+    }
+
     @classmethod
     def from_query(cls, query) -> QrOptionsForm:
         """Bound to the query string, with the defaults for anything it leaves out."""
@@ -100,11 +107,7 @@ class QrOptionsForm(forms.Form):
         options = QrOptions(**cleaned)
         for problem in options.validate():
             if problem.is_error:
-                field = problem.code if problem.code in self.fields else None
-                if problem.code in {"low_contrast", "foreground_format"}:
-                    field = "foreground"
-                elif problem.code == "background_format":
-                    field = "background"
+                field = self.PROBLEM_FIELDS.get(problem.code, problem.code if problem.code in self.fields else None)
                 self.add_error(field, ValidationError(problem.message, code=problem.code))
             else:
                 self.warnings.append(problem.message)
