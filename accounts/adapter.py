@@ -67,7 +67,7 @@ class AccountAdapter(DefaultAccountAdapter):
         invitation = session_invitation(request)
         if invitation is not None:
             return reverse("invitation-accept", args=[request.session[INVITATION_SESSION_KEY]])
-        return reverse("trails:dashboard")
+        return reverse("scans:dashboard")
 
     def get_signup_redirect_url(self, request: HttpRequest) -> str:
         return self.get_login_redirect_url(request)

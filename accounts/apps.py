@@ -11,7 +11,7 @@ class AccountsConfig(AppConfig):
 
         from accounts.middleware import forget_hosts
         from accounts.models import Customer, Domain
-        from accounts.workspaces import refresh_template_after_public_migration
+        from accounts.schemas import refresh_template_after_public_migration
 
         for model in (Customer, Domain):
             post_save.connect(forget_hosts, sender=model, dispatch_uid=f"forget_hosts_save_{model.__name__}")

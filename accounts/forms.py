@@ -5,7 +5,7 @@ import re
 from django import forms
 
 from accounts.models import ApiKey, Customer, Invitation, Membership
-from qrcards.colours import contrast_ratio
+from lib.colours import contrast_ratio
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 # Hosts we use, or may one day, and names that invite impersonation.

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import datetime
 import hashlib
 import secrets
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -15,6 +17,8 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_public_schema_name
+
+from accounts.schemas import clone_template_schema
 
 
 class UserManager(DjangoUserManager):
@@ -94,6 +98,18 @@ class Customer(TenantMixin):
         return self.schema_name
 
     @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def today(self) -> datetime.date:
+        """Today in the workspace's time zone: its analytics' days start at its own midnight."""
+        return timezone.now().astimezone(self.zone).date()
+
+    def midnight(self, day: datetime.date) -> datetime.datetime:
+        """The moment `day` begins in the workspace's time zone."""
+        return datetime.datetime.combine(day, datetime.time.min, tzinfo=self.zone)
+
+    @property
     def accent_css(self) -> str:
         """The accent colour as a tiny style sheet for scanner pages (the colour is validated: safe to inline)."""
         return f":root{{--accent:{self.accent_colour}}}" if self.accent_colour else ""
@@ -125,8 +141,6 @@ class Customer(TenantMixin):
 
     def create_schema(self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1) -> bool:
         """Copy the template schema when there is one: far quicker than running every migration."""
-        from accounts.workspaces import clone_template_schema
-
         if sync_schema and clone_template_schema(self.schema_name):
             return True
         return super().create_schema(check_if_exists=check_if_exists, sync_schema=sync_schema, verbosity=verbosity)

@@ -21,6 +21,8 @@ ABILITIES: dict[str, frozenset[str]] = {
     "manage_members": frozenset({Role.OWNER, Role.ADMIN}),
     "manage_api_keys": frozenset({Role.OWNER, Role.ADMIN}),
     "change_settings": frozenset({Role.OWNER, Role.ADMIN}),
+    # Making, demoting or removing an owner: by any route (team page, invitation, API, admin).
+    "manage_owners": frozenset({Role.OWNER}),
     "delete_workspace": frozenset({Role.OWNER}),
 }
 

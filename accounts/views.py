@@ -28,7 +28,7 @@ from accounts.forms import (
     WorkspaceSettingsForm,
 )
 from accounts.models import ApiKey, Customer, Invitation, Membership, User
-from accounts.permissions import member_required
+from accounts.permissions import can, member_required
 from accounts.workspaces import (
     create_workspace,
     make_handoff_token,
@@ -158,7 +158,7 @@ def handoff(request: HttpRequest, token: str) -> HttpResponse:
         messages.error(request, "That log-in link has expired or was used already. Please log in.")
         return redirect("account_login")
     login(request, user, backend=SESSION_BACKEND)
-    return redirect("trails:dashboard")
+    return redirect("scans:dashboard")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -181,7 +181,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         invitation.accept(request.user)
         request.session.pop(INVITATION_SESSION_KEY, None)
         messages.success(request, f"Welcome to {invitation.customer.name}.")
-        return redirect("trails:dashboard")
+        return redirect("scans:dashboard")
     return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
 
 
@@ -254,7 +254,9 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose one of the roles.")
         return redirect("accounts:team")
     # Only an owner may make or unmake owners, or an admin could take the workspace over.
-    if Membership.Role.OWNER in (member.role, form.cleaned_data["role"]) and request.membership.role != "owner":
+    if Membership.Role.OWNER in (member.role, form.cleaned_data["role"]) and not can(
+        request.membership.role, "manage_owners"
+    ):
         messages.error(request, "Only an owner can change who is an owner.")
         return redirect("accounts:team")
     try:
@@ -270,7 +272,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     member = _get_member(request, pk)
-    if member.role == Membership.Role.OWNER and request.membership.role != Membership.Role.OWNER:
+    if member.role == Membership.Role.OWNER and not can(request.membership.role, "manage_owners"):
         messages.error(request, "Only an owner can remove an owner.")
         return redirect("accounts:team")
     try:

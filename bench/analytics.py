@@ -129,7 +129,7 @@ def run(workspace, owner, args) -> None:
 
     client = Client(HTTP_HOST=workspace.primary_host)
     client.force_login(owner)
-    today = rollups.local_today(workspace)
+    today = workspace.today()
     for days in (30, 365):
         url = f"/dashboard/analytics/?range=custom&start={today - datetime.timedelta(days=days - 1)}&end={today}"
         first = _timed(lambda url=url: _get(client, url))

@@ -1,7 +1,8 @@
 """The REST API at /api/v1/ on workspace hosts: who may call it, how often, and how errors look.
 
-The endpoints live beside their models (trails/api.py, scans/api.py); this module joins
-them into one NinjaAPI with its OpenAPI schema at /api/v1/openapi.json and docs at /api/v1/docs.
+The endpoints live beside their models (trails/api.py, scans/api.py) and take their shared
+types from here; qrcards/urls_tenant.py mounts them on the one NinjaAPI defined here, with its
+OpenAPI schema at /api/v1/openapi.json and docs at /api/v1/docs.
 
 Every request is checked in this order:
 1. body size (413, before the body is read),
@@ -21,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import wraps
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -29,16 +30,15 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern
-from ninja import NinjaAPI, Router
+from ninja import NinjaAPI, Path, Router
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
+from pydantic import AfterValidator
 
 from accounts.models import ApiKey, User
 from accounts.permissions import can, membership_for
-from scans import api as scans_api
-from trails import api as trails_api
 from trails.models import InvalidDocument, StaleVersion
 from trails.qr import InvalidQrOptions
 
@@ -51,6 +51,23 @@ MAX_BODY_BYTES = 1024 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ERROR_STATUSES = (400, 401, 403, 404, 413, 422, 429)
 RATE_WINDOW_SECONDS = 60
+
+MAX_ID = 2**63 - 1  # ids are PostgreSQL bigints: a larger number can name nothing
+Id = Path[int, {"ge": 1, "le": MAX_ID}]
+
+
+def storable_text(text: str) -> str:
+    """PostgreSQL stores no NUL character, and UTF-8 has no lone surrogates: refuse both as bad input."""
+    if "\x00" in text:
+        raise ValueError("Text can't contain NUL characters.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("Text must be valid Unicode (it has a lone surrogate).") from None
+    return text
+
+
+StorableText = Annotated[str, AfterValidator(storable_text)]
 
 
 class ApiError(Exception):
@@ -362,14 +379,10 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error_response(500, "server_error", "Something went wrong on our side; it has been logged.")
 
 
-# Routes ---------------------------------------------------------------------------------------------------
+# Unknown paths ---------------------------------------------------------------------------------------------
 
-# The preview router first: "/trails/preview" must not be taken for a trail id.
-api.add_router("/trails", trails_api.preview_router, auth=READ_AUTH, tags=["trails"])
-api.add_router("/trails", trails_api.router, tags=["trails"])
-api.add_router("", scans_api.router, tags=["scans"])
-
-# Last, so it matches only what nothing else did: unknown API paths answer in the API's shape.
+# Mounted last (qrcards/urls_tenant.py), so it matches only what nothing else did: unknown API paths answer
+# in the API's shape.
 not_found_router = Router()
 
 
@@ -378,6 +391,3 @@ not_found_router = Router()
 )
 def unknown_path(request: HttpRequest, rest: str) -> HttpResponse:
     raise Http404("No such API endpoint.")
-
-
-api.add_router("", not_found_router)

@@ -161,7 +161,7 @@ def _union(
         f"(SELECT {columns} FROM {table} WHERE day BETWEEN %(rolled_first)s AND %(rolled_last)s "  # noqa: S608
         f"UNION ALL SELECT {columns} FROM live)"
     )
-    params = rollups.source_params(first=raw.first, last=raw.last, tz=workspace.time_zone)
+    params = rollups.source_params(first=raw.first, last=raw.last, workspace=workspace)
     return with_sql, rows_sql, params | {"rolled_first": rolled.first, "rolled_last": rolled.last}
 
 
@@ -237,7 +237,7 @@ def build_report(
 
     With `raw_only`, every number is counted from the raw scans (the benchmark's baseline).
     """
-    today = today or rollups.local_today(workspace)
+    today = today or workspace.today()
     period = filters.period
     both = Period(period.previous().first, period.last)
     if raw_only:

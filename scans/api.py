@@ -17,12 +17,12 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import ValidationError as RequestValidationError
 from pydantic import AfterValidator, model_validator
 
+from qrcards.api import MAX_ID
 from scans import rollups
 from scans.analytics import Report, Row, build_report
+from scans.export import scans_csv
 from scans.forms import AnalyticsFilterForm
 from scans.models import Scan
-from scans.views import scans_csv
-from trails.api import MAX_ID
 
 router = Router()
 
@@ -172,12 +172,12 @@ SCAN_KEYS = tuple(ScanOut.model_fields)
 
 def _filtered_scans(request: HttpRequest, filters: ScanFilters) -> QuerySet[Scan]:
     """The scans the filters choose, oldest first; days start at midnight in the workspace's time zone."""
-    tz = request.tenant.time_zone
+    workspace = request.tenant
     scans = Scan.objects.order_by("scanned_at", "pk")
     if filters.start:
-        scans = scans.filter(scanned_at__gte=rollups.local_midnight(filters.start, tz))
+        scans = scans.filter(scanned_at__gte=workspace.midnight(filters.start))
     if filters.end:
-        scans = scans.filter(scanned_at__lt=rollups.local_midnight(filters.end + rollups.ONE_DAY, tz))
+        scans = scans.filter(scanned_at__lt=workspace.midnight(filters.end + rollups.ONE_DAY))
     if filters.trail:
         scans = scans.filter(trail_id=filters.trail)
     if filters.stop:
@@ -241,7 +241,7 @@ def export_scans(request: HttpRequest, filters: Query[ScanFilters]) -> Streaming
 @router.get("/stats", response=Stats, url_name="stats", summary="Totals, daily series and funnels")
 def stats(request: HttpRequest, query: Query[StatsQuery]) -> dict:
     """The analytics page's numbers for the same days, trail and bot choice."""
-    today = rollups.local_today(request.tenant)
+    today = request.tenant.today()
     # The page's own form checks the range (not in the future, at most three years) and the trail.
     form = AnalyticsFilterForm(_form_data(query, today=today), today=today)
     if not form.is_valid():

@@ -3,8 +3,23 @@ from __future__ import annotations
 import datetime
 
 from django.db import models
+from django.db.models import Count, Q
 
 from trails.models import Stop, Trail
+
+
+class ScanQuerySet(models.QuerySet):
+    def people(self) -> ScanQuerySet:
+        """Scans by people: crawlers, link previews and HEAD requests are kept and flagged, but left out."""
+        return self.filter(is_bot=False)
+
+    def recent_counts(self, *, workspace) -> dict[str, int]:
+        """How many scans came today and in the last 7 days, days taken in the workspace's time zone."""
+        today = workspace.midnight(workspace.today())
+        return self.aggregate(
+            today=Count("pk", filter=Q(scanned_at__gte=today)),
+            week=Count("pk", filter=Q(scanned_at__gte=today - datetime.timedelta(days=6))),
+        )
 
 
 class Scan(models.Model):
@@ -31,6 +46,8 @@ class Scan(models.Model):
         max_length=16, blank=True, help_text="Keyed hash of IP and user agent; the key changes daily."
     )
     is_bot = models.BooleanField(default=False)
+
+    objects = ScanQuerySet.as_manager()
 
     class Meta:
         ordering = ["-scanned_at"]

@@ -25,7 +25,6 @@ from django.utils import timezone
 from psycopg import sql
 
 from scans.models import Scan, VisitorSalt
-from scans.rollups import local_today
 from scans.visitors import country_for_ip, describe_client, truncate_ip, visitor_hash
 
 logger = logging.getLogger(__name__)
@@ -83,7 +82,7 @@ def _pending_scan(*, stop_id: int, trail_id: int, request: HttpRequest) -> Pendi
         country=country_for_ip(ip) if workspace.record_country else "",
         ip=truncate_ip(ip),
         # The salt changes at the workspace's midnight, so a visitor is one visitor for one day of its analytics.
-        visitor=visitor_hash(ip=ip, user_agent=user_agent, salt=_salt(workspace.schema_name, local_today(workspace))),
+        visitor=visitor_hash(ip=ip, user_agent=user_agent, salt=_salt(workspace.schema_name, workspace.today())),
     )
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Iterable, Iterator
-from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -100,17 +99,9 @@ LEFT JOIN (SELECT day, count(*) AS scans FROM source GROUP BY day) AS counted ON
 """  # noqa: S608
 
 
-def local_midnight(day: datetime.date, tz: str) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time.min, tzinfo=ZoneInfo(tz))
-
-
-def local_today(workspace: Customer) -> datetime.date:
-    return timezone.now().astimezone(ZoneInfo(workspace.time_zone)).date()
-
-
-def source_params(*, first: datetime.date, last: datetime.date, tz: str) -> dict[str, object]:
+def source_params(*, first: datetime.date, last: datetime.date, workspace: Customer) -> dict[str, object]:
     """Parameters of SOURCE_CTES for the days `first` to `last`, both included."""
-    return {"tz": tz, "start": local_midnight(first, tz), "end": local_midnight(last + ONE_DAY, tz)}
+    return {"tz": workspace.time_zone, "start": workspace.midnight(first), "end": workspace.midnight(last + ONE_DAY)}
 
 
 def runs(
@@ -147,7 +138,7 @@ def build_days(days: Iterable[datetime.date], *, workspace: Customer, only_missi
             for run_first, run_last in runs(wanted):
                 for model in (StopDay, TrailDay, DimensionDay, RollupDay):
                     model.objects.filter(day__range=(run_first, run_last)).delete()
-                params = source_params(first=run_first, last=run_last, tz=workspace.time_zone)
+                params = source_params(first=run_first, last=run_last, workspace=workspace)
                 cursor.execute(BUILD_SQL, params | {"first": run_first, "last": run_last, "now": timezone.now()})
                 built += (run_last - run_first).days + 1
     return built
@@ -159,7 +150,7 @@ def stale_days(*, workspace: Customer, first: datetime.date, last: datetime.date
         cursor.execute(
             f"SELECT (scanned_at AT TIME ZONE %(tz)s)::date AS day, count(*) FROM {SCAN_TABLE} "  # noqa: S608
             "WHERE scanned_at >= %(start)s AND scanned_at < %(end)s GROUP BY 1",
-            source_params(first=first, last=last, tz=workspace.time_zone),
+            source_params(first=first, last=last, workspace=workspace),
         )
         raw = dict(cursor.fetchall())
     built = dict(RollupDay.objects.filter(day__range=(first, last)).values_list("day", "scans"))
@@ -181,7 +172,7 @@ def build_rollups(*, workspace: Customer, rebuild: bool = False) -> int:
 
     Safe to run at any time and as often as wanted. Returns how many days were built.
     """
-    first, last = kept_days(workspace, local_today(workspace))
+    first, last = kept_days(workspace, workspace.today())
     if rebuild:
         days = [first + ONE_DAY * i for i in range((last - first).days + 1)]
     else:
@@ -205,13 +196,13 @@ def purge_scans(*, workspace: Customer, batch_size: int = 10_000) -> int:
     Whole days go, in the workspace's time zone. Deletes in batches so no lock is held long.
     Returns how many scans were deleted.
     """
-    cutoff_day = local_today(workspace) - ONE_DAY * workspace.scan_retention_days
-    cutoff = local_midnight(cutoff_day, workspace.time_zone)
+    cutoff_day = workspace.today() - ONE_DAY * workspace.scan_retention_days
+    cutoff = workspace.midnight(cutoff_day)
     oldest = Scan.objects.filter(scanned_at__lt=cutoff).order_by("scanned_at").values_list("scanned_at", flat=True)
     if not oldest.exists():
         return 0
     # Late scans of these days may not be counted yet: this is their last chance.
-    first_day = oldest.first().astimezone(ZoneInfo(workspace.time_zone)).date()
+    first_day = oldest.first().astimezone(workspace.zone).date()
     build_days(stale_days(workspace=workspace, first=first_day, last=cutoff_day - ONE_DAY), workspace=workspace)
     deleted = 0
     while True:

@@ -5,7 +5,9 @@ from scans import views
 app_name = "scans"
 
 urlpatterns = [
-    path("", views.analytics, name="analytics"),
-    path("scans.csv", views.scans_export, name="scans-export"),
-    path("rollups.csv", views.rollups_export, name="rollups-export"),
+    path("", views.dashboard, name="dashboard"),
+    path("live", views.live_counts, name="live-counts"),
+    path("analytics/", views.analytics, name="analytics"),
+    path("analytics/scans.csv", views.scans_export, name="scans-export"),
+    path("analytics/rollups.csv", views.rollups_export, name="rollups-export"),
 ]

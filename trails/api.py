@@ -15,33 +15,21 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from ninja import Field, Path, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import AfterValidator
 
 import dap
+from qrcards.api import Id, storable_text
+from trails.downloads import card_host, qr_download
 from trails.forms import QrOptionsForm
 from trails.models import Stop, Trail
 from trails.qr import MAX_BORDER, MIN_BORDER, PNG_SIZE_PX, PRINT_SIZE_MM
-from trails.views import card_host, qr_download
 
 router = Router()
 # Mounted with read auth: assembling a preview changes nothing, so a read key may ask for one.
 preview_router = Router()
 
-MAX_ID = 2**63 - 1  # ids are PostgreSQL bigints: a larger number can name nothing
-Id = Path[int, {"ge": 1, "le": MAX_ID}]
 TrailStatus = Literal["draft", "published", "archived"]
-
-
-def storable_text(text: str) -> str:
-    """PostgreSQL stores no NUL character, and UTF-8 has no lone surrogates: refuse both as bad input."""
-    if "\x00" in text:
-        raise ValueError("Text can't contain NUL characters.")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("Text must be valid Unicode (it has a lone surrogate).") from None
-    return text
 
 
 Markdown = Annotated[

@@ -31,7 +31,11 @@ class TrailSourceForm(forms.ModelForm):
 
 
 class TrailEditorForm(forms.Form):
-    """The dashboard editor: the document, and the version of the trail it was opened at."""
+    """The dashboard editor: the document, and the version of the trail it was opened at.
+
+    The document is assembled once, when the trail is saved (`Trail.set_source`); its errors come back
+    through `add_document_errors`.
+    """
 
     source = forms.CharField(
         strip=False,
@@ -40,12 +44,13 @@ class TrailEditorForm(forms.Form):
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
-    def clean_source(self) -> str:
-        source = self.cleaned_data["source"]
-        self.assembly = dap.assemble(source)
-        if not self.assembly.ok:
-            raise ValidationError(_diagnostic_errors(self.assembly))
-        return source
+    def __init__(self, *args, readonly: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if readonly:
+            self.fields["source"].widget.attrs["readonly"] = True
+
+    def add_document_errors(self, assembly: dap.Assembly) -> None:
+        self.add_error("source", _diagnostic_errors(assembly))
 
 
 STARTER = """+++

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import datetime
 import secrets
 
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -39,11 +41,26 @@ class InvalidDocument(Exception):
 
 
 class TrailQuerySet(models.QuerySet):
-    def published(self) -> TrailQuerySet:
-        return self.filter(status=Trail.Status.PUBLISHED, deleted_at__isnull=True)
-
     def live(self) -> TrailQuerySet:
         return self.filter(deleted_at__isnull=True)
+
+    def with_counts(self, *, scans_since: datetime.datetime) -> TrailQuerySet:
+        """Each trail with `stop_count`, its live stops, and `recent_scans`, its scans by people since `scans_since`.
+
+        The scans are counted in a subquery (a second join would multiply one count by the other), reached
+        through their relation to Trail: the scans app depends on this one, not the other way round.
+        """
+        recent = (
+            Trail.objects.filter(pk=OuterRef("pk"), scans__is_bot=False, scans__scanned_at__gte=scans_since)
+            .order_by()
+            .values("pk")
+            .annotate(n=Count("scans"))
+            .values("n")
+        )
+        return self.annotate(
+            stop_count=Count("stops", filter=Q(stops__retired_at__isnull=True)),
+            recent_scans=Coalesce(Subquery(recent, output_field=IntegerField()), 0),
+        )
 
     def import_markdown(self, source: str) -> tuple[Trail, bool]:
         """Update the live trail with the document's title, or create one. Returns (trail, created)."""

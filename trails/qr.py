@@ -19,7 +19,7 @@ import qrcode
 from PIL import Image
 from qrcode import constants, util
 
-from qrcards.colours import contrast_ratio, relative_luminance
+from lib.colours import contrast_ratio, relative_luminance
 
 ERROR_CORRECTION_LEVELS = {
     "L": constants.ERROR_CORRECT_L,  # ~7% of the code can be damaged and still read

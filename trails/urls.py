@@ -8,8 +8,6 @@ urlpatterns = [
     path("qr/<str:token>", views.stop_page, name="stop-page"),
     # QR codes carry the whole URL in upper case (alphanumeric mode: a smaller code).
     re_path(r"^QR/(?P<token>[^/]+)$", views.stop_page),
-    path("dashboard/", views.dashboard, name="dashboard"),
-    path("dashboard/live", views.live_counts, name="live-counts"),
     path("dashboard/trails/", views.trail_list, name="trail-list"),
     path("dashboard/trails/new", views.trail_create, name="trail-create"),
     path("dashboard/trails/preview", views.trail_preview, name="trail-preview"),

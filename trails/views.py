@@ -10,25 +10,20 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.text import slugify
-from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 import dap
 from accounts.permissions import can, member_required
-from accounts.workspaces import on_request_port
-from scans import rollups
-from scans.models import Scan
 from scans.recording import record_scan
 from trails.cards import cards_for_stops, cards_pdf
+from trails.downloads import card_host, file_slug, qr_download
 from trails.forms import STARTER, PrintForm, QrOptionsForm, TrailEditorForm
 from trails.models import InvalidDocument, StaleVersion, Stop, Trail, normalize_token
-from trails.qr import QrOptions, qr_png, qr_svg, qr_version
+from trails.qr import qr_svg, qr_version
 
 # Scanner pages are the same for everyone, so each process keeps the rendered HTML
 # for settings.SCANNER_PAGE_CACHE_SECONDS. Saving a trail or stop here forgets them
@@ -135,68 +130,17 @@ def _get_trail_for_member(request: HttpRequest, pk: int) -> Trail:
     return get_object_or_404(Trail.objects.live(), pk=pk)
 
 
-def _workspace_today(request: HttpRequest) -> datetime.datetime:
-    """Midnight today in the workspace's time zone."""
-    workspace = request.tenant
-    return rollups.local_midnight(rollups.local_today(workspace), workspace.time_zone)
-
-
-def _scan_counts(request: HttpRequest) -> dict[str, int]:
-    today = _workspace_today(request)
-    people = Scan.objects.filter(is_bot=False)
-    return people.aggregate(
-        today=Count("pk", filter=Q(scanned_at__gte=today)),
-        week=Count("pk", filter=Q(scanned_at__gte=today - datetime.timedelta(days=6))),
-    )
-
-
-def _live_etag(request: HttpRequest) -> str:
-    last = Scan.objects.filter(is_bot=False).order_by("-pk").values_list("pk", flat=True).first()
-    return f"{request.tenant.schema_name}-{_workspace_today(request):%Y%m%d}-{last or 0}"
-
-
-@require_GET
-@member_required("view_trails")
-def dashboard(request: HttpRequest) -> HttpResponse:
-    recent = Trail.objects.live().exclude(status=Trail.Status.ARCHIVED).order_by("-updated_at")[:5]
-    return render(
-        request,
-        "trails/dashboard.html",
-        {"section": "home", "counts": _scan_counts(request), "recent": recent},
-    )
-
-
-@require_GET
-@member_required("view_trails")
-@condition(etag_func=lambda request: _live_etag(request))
-def live_counts(request: HttpRequest) -> HttpResponse:
-    """The dashboard's live counters; polled by htmx, answered 304 while no scan came in."""
-    response = render(request, "trails/_live_counts.html", {"counts": _scan_counts(request)})
-    response["Cache-Control"] = "no-cache, private"
-    return response
-
-
 @require_GET
 @member_required("view_trails")
 def trail_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     archived = request.GET.get("show") == "archived"
-    week_ago = timezone.now() - datetime.timedelta(days=7)
-    recent_scans = (
-        Scan.objects.filter(trail=OuterRef("pk"), is_bot=False, scanned_at__gte=week_ago)
-        .order_by()
-        .values("trail")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     trails = Trail.objects.live()
     trails = trails.filter(status=Trail.Status.ARCHIVED) if archived else trails.exclude(status=Trail.Status.ARCHIVED)
     if query:
         trails = trails.filter(title__icontains=query)
-    trails = trails.annotate(
-        stop_count=Count("stops", filter=Q(stops__retired_at__isnull=True)),
-        scans_7d=Coalesce(Subquery(recent_scans, output_field=IntegerField()), 0),
-    ).order_by("-updated_at")
+    week_ago = timezone.now() - datetime.timedelta(days=7)
+    trails = trails.with_counts(scans_since=week_ago).order_by("-updated_at")
     context = {"section": "trails", "trails": trails, "query": query, "archived": archived}
     template = (
         "trails/_trail_rows.html" if request.htmx and request.htmx.target == "trail-rows" else "trails/trail_list.html"
@@ -209,9 +153,13 @@ def trail_list(request: HttpRequest) -> HttpResponse:
 def trail_create(request: HttpRequest) -> HttpResponse:
     form = TrailEditorForm(request.POST or None, initial={"source": STARTER})
     if request.method == "POST" and form.is_valid():
-        trail = Trail.create_from_markdown(form.cleaned_data["source"])
-        messages.success(request, f"Created “{trail.title}” with {trail.live_stops().count()} stops.")
-        return redirect("trails:trail-edit", pk=trail.pk)
+        try:
+            trail = Trail.create_from_markdown(form.cleaned_data["source"])
+        except InvalidDocument as error:
+            form.add_document_errors(error.assembly)
+        else:
+            messages.success(request, f"Created “{trail.title}” with {trail.live_stops().count()} stops.")
+            return redirect("trails:trail-edit", pk=trail.pk)
     return render(request, "trails/trail_create.html", {"section": "trails", "form": form})
 
 
@@ -220,6 +168,7 @@ def trail_create(request: HttpRequest) -> HttpResponse:
 def trail_edit(request: HttpRequest, pk: int) -> HttpResponse:
     trail = _get_trail_for_member(request, pk)
     may_edit = can(request.membership.role, "edit_trails")
+    assembly = None
     if request.method == "POST":
         if not may_edit:
             raise PermissionDenied("Your role can't edit trails.")
@@ -228,35 +177,36 @@ def trail_edit(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 trail.set_source(form.cleaned_data["source"], expected_version=form.cleaned_data["version"])
             except StaleVersion:
-                form.add_error(
-                    None,
-                    ValidationError(
-                        "Someone else saved this trail after you opened it. Your text is below, unsaved: "
-                        "copy what you need, then reload to see their version.",
-                        code="stale",
-                    ),
+                stale = ValidationError(
+                    "Someone else saved this trail after you opened it. Your text is below, unsaved: "
+                    "copy what you need, then reload to see their version.",
+                    code="stale",
                 )
-            except InvalidDocument as error:  # pragma: no cover - the form checked the same document
-                form.add_error("source", str(error))
+                form.add_error(None, stale)
+            except InvalidDocument as error:
+                form.add_document_errors(error.assembly)
+                assembly = error.assembly
             else:
                 messages.success(request, f"Saved. {trail.live_stops().count()} stops, version {trail.version}.")
                 return redirect("trails:trail-edit", pk=trail.pk)
     else:
-        form = TrailEditorForm(initial={"source": trail.source, "version": trail.version})
+        form = TrailEditorForm(initial={"source": trail.source, "version": trail.version}, readonly=not may_edit)
     source = form["source"].value() or ""
     context = {
         "section": "trails",
         "trail": trail,
         "form": form,
         "may_edit": may_edit,
-        **_preview_context(request, source, trail=trail, selected=0),
+        **_preview_context(request, source, trail=trail, selected=0, assembly=assembly),
     }
     return render(request, "trails/trail_edit.html", context)
 
 
-def _preview_context(request: HttpRequest, source: str, *, trail: Trail | None, selected: int) -> dict:
+def _preview_context(
+    request: HttpRequest, source: str, *, trail: Trail | None, selected: int, assembly: dap.Assembly | None = None
+) -> dict:
     """The assembled document, its diagnostics and the scanner page of one of its stops, unsaved."""
-    assembly = dap.assemble(source)
+    assembly = assembly or dap.assemble(source)
     tokens = {stop.key: stop.token for stop in trail.stops.all()} if trail else {}
     preview_trail = Trail(
         title=assembly.title, theme=assembly.theme, language=assembly.language, intro_html=assembly.intro_html
@@ -335,15 +285,6 @@ def trail_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # QR codes and printable cards ------------------------------------------------------------------------------
 
 
-def card_host(request: HttpRequest) -> tuple[str, str]:
-    """(scheme, host) for the URLs on cards: the workspace's primary domain, on this request's port."""
-    return request.scheme, on_request_port(request, request.tenant.primary_host)
-
-
-def _slug(text: str) -> str:
-    return slugify(text)[:40] or "trail"
-
-
 @require_GET
 @member_required("view_trails")
 def trail_cards(request: HttpRequest, pk: int) -> HttpResponse:
@@ -387,19 +328,6 @@ def stop_qr(request: HttpRequest, pk: int, stop_pk: int, fmt: str) -> HttpRespon
     return qr_download(request, trail=trail, stop=stop, options=form.options, fmt=fmt)
 
 
-def qr_download(request: HttpRequest, *, trail: Trail, stop: Stop, options: QrOptions, fmt: str) -> HttpResponse:
-    """A stop's QR code as an SVG or PNG attachment named after the trail, the stop's number and its token."""
-    scheme, host = card_host(request)
-    url = stop.qr_url(host=host, scheme=scheme)
-    if fmt == "svg":
-        response = HttpResponse(qr_svg(url, options), content_type="image/svg+xml")
-    else:
-        response = HttpResponse(qr_png(url, options), content_type="image/png")
-    filename = f"{_slug(trail.title)}-{stop.position:02d}-{stop.token}.{fmt}"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @require_GET
 @member_required("view_trails")
 def trail_print(request: HttpRequest, pk: int) -> HttpResponse:
@@ -426,5 +354,5 @@ def trail_cards_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     cards = cards_for_stops(host=host, scheme=scheme, trail_title=trail.title, stops=trail.live_stops())
     pdf = cards_pdf(cards=cards, paper=paper, crop_marks=crop_marks, title=f"{trail.title}: QR cards")
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{_slug(trail.title)}-cards-{paper.lower()}.pdf"'
+    response["Content-Disposition"] = f'attachment; filename="{file_slug(trail.title)}-cards-{paper.lower()}.pdf"'
     return response

@@ -10,9 +10,10 @@ from django.core.management import call_command
 from django.db import connection
 from django_tenants.utils import schema_exists
 
-from accounts import workspaces
+from accounts import schemas
 from accounts.models import Customer, Domain, Membership, User
-from accounts.workspaces import TEMPLATE_SCHEMA, create_workspace
+from accounts.schemas import TEMPLATE_SCHEMA
+from accounts.workspaces import create_workspace
 
 
 def _shape(schema: str) -> tuple:
@@ -81,8 +82,8 @@ def test_a_copied_schema_matches_one_built_by_migrations(founder):
 def test_a_new_workspace_is_copied_from_the_template_not_migrated(founder, monkeypatch):
     assert schema_exists(TEMPLATE_SCHEMA)
     copies = []
-    monkeypatch.setattr(workspaces, "copy_schema", lambda source, target: copies.append((source, target)) or None)
-    monkeypatch.setattr(workspaces, "call_command", lambda *args, **kwargs: None)
+    monkeypatch.setattr(schemas, "copy_schema", lambda source, target: copies.append((source, target)) or None)
+    monkeypatch.setattr(schemas, "call_command", lambda *args, **kwargs: None)
     Customer(schema_name="fast", name="Fast").save(verbosity=0)
     assert copies == [(TEMPLATE_SCHEMA, "fast")]
 
@@ -106,7 +107,7 @@ def test_a_failure_half_way_leaves_no_workspace_behind(founder, monkeypatch, fai
         raise RuntimeError("forced failure")
 
     if failing_step == "schema":
-        monkeypatch.setattr(workspaces, "call_command", fail)  # after the tables are copied
+        monkeypatch.setattr(schemas, "call_command", fail)  # after the tables are copied
     else:
         monkeypatch.setattr(Membership.objects, "create", fail)
     with pytest.raises(RuntimeError):

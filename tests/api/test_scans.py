@@ -12,7 +12,6 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from scans import rollups
 from tests.fixtures.scans import make_scan
 from tests.fixtures.trails import make_trail, trail_markdown
 
@@ -158,7 +157,7 @@ def _page_report(cast, query: str):
 
 
 def test_stats_are_the_analytics_pages_numbers_for_the_same_days(reader, scans, cast):
-    today = rollups.local_today(cast.workspace_a)
+    today = cast.workspace_a.today()
     start = (today - datetime.timedelta(days=6)).isoformat()
     stats = reader.get(f"/api/v1/stats?start={start}&end={today}").json()
     report = _page_report(cast, f"range=custom&start={start}&end={today}")
@@ -182,7 +181,7 @@ def test_stats_are_the_analytics_pages_numbers_for_the_same_days(reader, scans, 
 
 def test_stats_default_to_the_last_30_days_and_filter_by_trail_and_bots(reader, scans, cast):
     stats = reader.get("/api/v1/stats").json()
-    assert len(stats["daily"]) == 30 and stats["period"]["last"] == rollups.local_today(cast.workspace_a).isoformat()
+    assert len(stats["daily"]) == 30 and stats["period"]["last"] == cast.workspace_a.today().isoformat()
     with_bots = reader.get(f"/api/v1/stats?include_bots=true&trail={scans[0].trail_id}").json()
     report = _page_report(cast, f"range=30&bots=on&trail={scans[0].trail_id}")
     assert with_bots["totals"]["scans"] == report.scans == 6

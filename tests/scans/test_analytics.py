@@ -8,7 +8,6 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from scans import rollups
 from scans.analytics import Filters, Period, build_report
 from tests.fixtures.scans import make_scan
 from tests.fixtures.trails import make_trail, trail_markdown
@@ -30,7 +29,7 @@ def days_ago(days: int, *, hour: int = 12, tz: str = "UTC") -> datetime.datetime
 
 
 def report_for(workspace, *, days: int = 30, trail=None, include_bots: bool = False, raw_only: bool = False):
-    today = rollups.local_today(workspace)
+    today = workspace.today()
     period = Period(today - datetime.timedelta(days=days - 1), today)
     with schema_context(workspace.schema_name):
         return build_report(

@@ -65,13 +65,13 @@ def test_roll_ups_equal_counts_from_the_raw_rows_over_random_scans(workspace_a, 
         )
         humans = {(row["day"], row["stop_id"]): row for row in by_day.filter(is_bot=False)}
         bots = {(row["day"], row["stop_id"]): row["scans"] for row in by_day.filter(is_bot=True)}
-        today = rollups.local_today(workspace_a)
+        today = workspace_a.today()
         for row in StopDay.objects.all():
             key = (row.day, row.stop_id)
             assert row.day < today
             human = humans.get(key, {"scans": 0, "visitors": 0})
             assert (row.scans, row.visitors, row.bot_scans) == (human["scans"], human["visitors"], bots.get(key, 0))
-        closed = Scan.objects.filter(scanned_at__lt=rollups.local_midnight(today, "America/New_York")).count()
+        closed = Scan.objects.filter(scanned_at__lt=workspace_a.midnight(today)).count()
         assert sum(row.scans + row.bot_scans for row in StopDay.objects.all()) == closed
         assert sum(row.scans + row.bot_scans for row in TrailDay.objects.filter(trail=None)) == closed
         for dimension in DimensionDay.Dimension.values:
@@ -138,7 +138,7 @@ def test_the_page_builds_a_missing_closed_day_and_counts_today_from_raw_scans(cl
     response = client_a.get("/dashboard/analytics/?range=7")
 
     assert "Scans 2 " in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
-    today = rollups.local_today(workspace_a)
+    today = workspace_a.today()
     with schema_context("alpha"):
         built = set(RollupDay.objects.values_list("day", flat=True))
     assert days_ago(1).date() in built and today not in built

@@ -1,0 +1,32 @@
+"""What the dashboard and the API both hand out for a trail: card URLs and QR code downloads."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.text import slugify
+
+from accounts.workspaces import on_request_port
+from trails.models import Stop, Trail
+from trails.qr import QrOptions, qr_png, qr_svg
+
+
+def card_host(request: HttpRequest) -> tuple[str, str]:
+    """(scheme, host) for the URLs on cards: the workspace's primary domain, on this request's port."""
+    return request.scheme, on_request_port(request, request.tenant.primary_host)
+
+
+def file_slug(text: str) -> str:
+    return slugify(text)[:40] or "trail"
+
+
+def qr_download(request: HttpRequest, *, trail: Trail, stop: Stop, options: QrOptions, fmt: str) -> HttpResponse:
+    """A stop's QR code as an SVG or PNG attachment named after the trail, the stop's number and its token."""
+    scheme, host = card_host(request)
+    url = stop.qr_url(host=host, scheme=scheme)
+    if fmt == "svg":
+        response = HttpResponse(qr_svg(url, options), content_type="image/svg+xml")
+    else:
+        response = HttpResponse(qr_png(url, options), content_type="image/png")
+    filename = f"{file_slug(trail.title)}-{stop.position:02d}-{stop.token}.{fmt}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
