@@ -28,7 +28,7 @@ def when_ready(server):
 
 
 def worker_exit(server, worker):
-    # Write the scans still buffered in this worker before it goes.
+    # Let go of this worker's spool file, so the scan worker can finish it and delete it at once.
     from scans.recording import shutdown
 
     shutdown()

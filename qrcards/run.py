@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -18,19 +19,32 @@ def main() -> int:
     from trails.demo import DEMO_OWNER_EMAIL, DEMO_PASSWORD, DEMO_STAFF_EMAIL
 
     _print_welcome(settings.QRCARDS_DOMAIN, workspace, DEMO_OWNER_EMAIL, DEMO_STAFF_EMAIL, DEMO_PASSWORD)
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter and config
-        [sys.executable, "-m", "gunicorn", "-c", str(BASE_DIR / "qrcards" / "gunicorn.conf.py")],
-        cwd=BASE_DIR,
-    )
+    # The web server hands scans to the spool (or Redis); the worker writes them and runs the periodic jobs.
+    processes = [
+        subprocess.Popen(command, cwd=BASE_DIR)  # noqa: S603 - our own interpreter and config
+        for command in (
+            [sys.executable, "-m", "gunicorn", "-c", str(BASE_DIR / "qrcards" / "gunicorn.conf.py")],
+            [sys.executable, str(BASE_DIR / "manage.py"), "run_worker"],
+        )
+    ]
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return server.wait()
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+        return next(process.returncode for process in processes if process.returncode is not None)
     except KeyboardInterrupt:
-        # The terminal sent SIGINT to gunicorn too; give it time to write buffered scans.
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-        print("\nStopped.")
+        print("\nStopping…", flush=True)
         return 0
+    finally:
+        # A terminal's Ctrl-C reached them too; SIGTERM again does no harm and covers a plain kill of this process.
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def prepare():

@@ -244,6 +244,14 @@ LOGGING = {
 # pages, for this long; changes made in the same process are seen at once.
 TENANT_HOST_CACHE_SECONDS = 5
 SCANNER_PAGE_CACHE_SECONDS = 5
-# Scans are buffered in process and written in batches by a background thread
-# (scans/recording.py); off, each scan is written before the page is returned.
-SCANS_WRITE_BEHIND = True
+# Where a scanner request hands its scan (scans/recording.py): "redis" (a stream, with the spool as
+# its fallback), "spool" (an append-only file per web process on local disk), or "direct" (written
+# in the request: tests and the benchmark's baseline). The worker (manage.py run_worker) writes them.
+SCANS_QUEUE = env_str("SCANS_QUEUE") or ("redis" if REDIS_URL else "spool")
+if SCANS_QUEUE not in ("redis", "spool", "direct"):
+    raise ImproperlyConfigured(f"SCANS_QUEUE must be redis, spool or direct; got {SCANS_QUEUE!r}")
+SCAN_SPOOL_DIR = Path(env_str("SCAN_SPOOL_DIR") or VAR_DIR / "spool")
+# A scan a worker took from Redis and hasn't acknowledged this long after is taken over by another worker.
+SCAN_CLAIM_IDLE_SECONDS = env_int("SCAN_CLAIM_IDLE_SECONDS", 60)
+# The last good scanner pages and host lookups, on local disk, for when the database is away.
+LAST_GOOD_DIR = Path(env_str("LAST_GOOD_DIR") or VAR_DIR / "last-good")

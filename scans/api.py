@@ -11,7 +11,7 @@ import datetime
 from typing import Annotated
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.errors import ValidationError as RequestValidationError
@@ -187,37 +187,45 @@ def _filtered_scans(request: HttpRequest, filters: ScanFilters) -> QuerySet[Scan
     return scans
 
 
-def encode_cursor(scanned_at: datetime.datetime, pk: int) -> str:
-    return base64.urlsafe_b64encode(f"{scanned_at.isoformat()}|{pk}".encode()).decode().rstrip("=")
+def encode_cursor(pk: int) -> str:
+    return base64.urlsafe_b64encode(f"id|{pk}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime.datetime, int]:
-    """(scanned_at, id) of the last scan a page gave; a cursor we didn't make is a 422."""
+def decode_cursor(cursor: str) -> int:
+    """The id of the last scan a page gave; a cursor we didn't make is a 422.
+
+    Cursors made before scans were listed in the order they were stored carry the scan's time too
+    ("<time>|<id>"); they are still read, by their id.
+    """
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        when, pk = text.split("|")
-        scanned_at, pk = datetime.datetime.fromisoformat(when), int(pk)
+        kind, pk = text.split("|")
+        valid = kind == "id" or datetime.datetime.fromisoformat(kind).tzinfo is not None
+        pk = int(pk) if valid else 0
     except ValueError:  # base64, UTF-8, the split, the date and the number all fail with one
-        scanned_at, pk = None, 0
-    if scanned_at is None or scanned_at.tzinfo is None or not 0 < pk <= MAX_ID:
+        pk = 0
+    if not 0 < pk <= MAX_ID:
         error = {"loc": ("query", "cursor"), "msg": "Not a cursor this API gave.", "type": "invalid_cursor"}
         raise RequestValidationError([error])
-    return scanned_at, pk
+    return pk
 
 
-@router.get("/scans", response=ScanPage, url_name="scan-list", summary="List scans, oldest first")
+@router.get("/scans", response=ScanPage, url_name="scan-list", summary="List scans in the order they were stored")
 def list_scans(request: HttpRequest, query: Query[ScanPageQuery]) -> dict:
-    """A page of scans after `cursor`, in the order they came: (scanned_at, id)."""
-    scans = _filtered_scans(request, query)
+    """A page of scans after `cursor`, in the order they were stored (their ids).
+
+    A scan is stored a moment after it is made, and after an outage much later; ids rise in the order
+    scans are committed, so a client that keeps the last `next_cursor` and asks again never misses one.
+    """
+    scans = _filtered_scans(request, query).order_by("pk")
     if query.cursor:
-        scanned_at, pk = decode_cursor(query.cursor)
-        scans = scans.filter(Q(scanned_at__gt=scanned_at) | Q(scanned_at=scanned_at, pk__gt=pk))
+        scans = scans.filter(pk__gt=decode_cursor(query.cursor))
     rows = list(scans.values_list(*SCAN_FIELDS)[: query.limit + 1])
     items = [dict(zip(SCAN_KEYS, row, strict=True)) for row in rows[: query.limit]]
     last = items[-1] if items else None
     return {
         "items": items,
-        "next_cursor": encode_cursor(last["scanned_at"], last["id"]) if last else query.cursor,
+        "next_cursor": encode_cursor(last["id"]) if last else query.cursor,
         "has_more": len(rows) > query.limit,
     }
 

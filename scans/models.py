@@ -32,6 +32,13 @@ class Scan(models.Model):
         BOT = "bot", "Bot"
         OTHER = "other", "Other"
 
+    uid = models.UUIDField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="Made when the scan was answered: one row per scan.",
+    )
     stop = models.ForeignKey(Stop, on_delete=models.PROTECT, related_name="scans")
     trail = models.ForeignKey(Trail, on_delete=models.PROTECT, related_name="scans")
     scanned_at = models.DateTimeField()

@@ -1,46 +1,54 @@
-"""Recording scans: quick on the request path, written to the database in batches.
+"""Recording scans: handed to a durable queue on the request path, written to the database by the worker.
 
-The request does the privacy work at once, so the full IP address never leaves it:
-country from the full address, then the address truncated and hashed with the
-day's salt. What is left goes into a bounded in-process buffer; a background thread
-parses user agents and writes rows with one `bulk_create` per workspace. A full
-buffer is written by the request that finds it full (slower, never lost), and the
-buffer is written on exit (atexit, and gunicorn's worker_exit hook).
+The request does the privacy work at once, so the full IP address never leaves it: the
+country from the full address, then the address truncated and hashed with the day's salt.
+What is left is one line of JSON, handed to the queue (scans/queue.py) before the page is
+answered: a Redis stream in production, this process's spool file on local disk otherwise,
+and the spool too whenever Redis doesn't answer. The worker (scans/worker.py) parses user
+agents and writes scans with COPY, one transaction per workspace.
+
+Every scan carries a `uid` made here, so a batch written twice (a worker that died after its
+commit but before its acknowledgement) is stored once. Writes to one workspace's table take
+turns (an advisory lock), so scan ids rise in the order scans are committed, and a client
+following the API's cursor (ordered by id) never skips a scan written late.
 """
 
 from __future__ import annotations
 
-import atexit
 import datetime
+import json
 import logging
-import queue
-import threading
+import secrets
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import asdict, dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from psycopg import sql
 
+from lib.timed import TimedCache
+from scans import queue
 from scans.models import Scan, VisitorSalt
 from scans.visitors import country_for_ip, describe_client, truncate_ip, visitor_hash
 
 logger = logging.getLogger(__name__)
 
 MAX_FIELD = 512
-BATCH_SIZE = 1000
-FLUSH_SECONDS = 0.25
-BUFFER_SIZE = 20_000
+_salts: TimedCache[bytes] = TimedCache(size=10_000)
+_spool: queue.SpoolWriter | None = None
+_redis = None
 
 
 @dataclass(frozen=True, slots=True)
 class PendingScan:
+    uid: str
     schema: str
     stop_id: int
     trail_id: int
-    scanned_at: datetime.datetime
+    scanned_at: str  # ISO 8601, with its offset
     user_agent: str
     method: str
     referrer: str
@@ -48,42 +56,85 @@ class PendingScan:
     ip: str
     visitor: str
 
+    def to_line(self) -> bytes:
+        return json.dumps(asdict(self), separators=(",", ":")).encode() + b"\n"
 
-_buffer: queue.Queue[PendingScan] = queue.Queue(maxsize=BUFFER_SIZE)
-_salts: dict[tuple[str, datetime.date], bytes] = {}
-_flusher: threading.Thread | None = None
-_flusher_lock = threading.Lock()
-_stopping = threading.Event()
-_write_lock = threading.Lock()
+    @classmethod
+    def from_line(cls, data: bytes) -> PendingScan:
+        return cls(**json.loads(data))
+
+
+def new_uid() -> str:
+    """A UUID that sorts by time (version 7 layout), so the uid index grows at its end like the table."""
+    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 4122 variant
+    return str(uuid.UUID(int=value))
 
 
 def record_scan(*, stop_id: int, trail_id: int, request: HttpRequest) -> None:
     """Record that `request` scanned a stop. Never raises: a failure is logged, the page still shows."""
     try:
-        _buffer_scan(_pending_scan(stop_id=stop_id, trail_id=trail_id, request=request))
+        scan = _pending_scan(stop_id=stop_id, trail_id=trail_id, request=request)
+        if settings.SCANS_QUEUE == "direct":
+            write_scans([scan])
+        else:
+            hand_over(scan.to_line())
     except Exception:
         logger.exception("could not record a scan of stop %s", stop_id)
 
 
+def hand_over(line: bytes) -> None:
+    """Put one scan where it outlives this process: Redis if it answers, else the local spool."""
+    global _redis, _spool
+    if settings.SCANS_QUEUE == "redis":
+        try:
+            if _redis is None:
+                _redis = queue.redis_client()
+            _redis.xadd(queue.STREAM, {"d": line})
+            return
+        except Exception as error:  # any Redis failure: the disk is the fallback
+            logger.warning("Redis refused a scan (%s); it goes to the local spool", error)
+    if _spool is None:
+        _spool = queue.SpoolWriter(settings.SCAN_SPOOL_DIR)
+    _spool.append(line)
+
+
 def _pending_scan(*, stop_id: int, trail_id: int, request: HttpRequest) -> PendingScan:
-    now = timezone.now()
     workspace = request.tenant
     ip = request.META.get("REMOTE_ADDR", "")
     # META, not request.headers: building the headers mapping costs more than the rest of this function.
-    user_agent = request.META.get("HTTP_USER_AGENT", "")[:MAX_FIELD]
+    # PostgreSQL stores no NUL character: a header carrying one must not cost the scan.
+    user_agent = request.META.get("HTTP_USER_AGENT", "")[:MAX_FIELD].replace("\x00", "")
+    referrer = request.META.get("HTTP_REFERER", "")[:MAX_FIELD].replace("\x00", "") if workspace.record_referrer else ""
+    salt = _salt(workspace.schema_name, workspace.today())
     return PendingScan(
+        uid=new_uid(),
         schema=workspace.schema_name,
         stop_id=stop_id,
         trail_id=trail_id,
-        scanned_at=now,
+        scanned_at=timezone.now().isoformat(),
         user_agent=user_agent,
         method=request.method or "GET",
-        referrer=request.META.get("HTTP_REFERER", "")[:MAX_FIELD] if workspace.record_referrer else "",
+        referrer=referrer,
         country=country_for_ip(ip) if workspace.record_country else "",
         ip=truncate_ip(ip),
         # The salt changes at the workspace's midnight, so a visitor is one visitor for one day of its analytics.
-        visitor=visitor_hash(ip=ip, user_agent=user_agent, salt=_salt(workspace.schema_name, workspace.today())),
+        # Without it (the database away since before this process first needed today's) the visitor is unknown.
+        visitor=visitor_hash(ip=ip, user_agent=user_agent, salt=salt) if salt else "",
     )
+
+
+def _salt(schema: str, day: datetime.date) -> bytes | None:
+    key = (schema, day)
+    salt = _salts.get(key)
+    if salt is None:
+        try:
+            salt = VisitorSalt.objects.for_day(day)
+        except DatabaseError:
+            return None
+        _salts.put(key, salt, seconds=2 * 24 * 3600)
+    return salt
 
 
 def warm_up() -> None:
@@ -93,116 +144,73 @@ def warm_up() -> None:
     country_for_ip("8.8.8.8")
 
 
-def _salt(schema: str, day: datetime.date) -> bytes:
-    key = (schema, day)
-    if key not in _salts:
-        if len(_salts) > 10_000:
-            _salts.clear()
-        _salts[key] = VisitorSalt.objects.for_day(day)
-    return _salts[key]
-
-
-def _buffer_scan(scan: PendingScan) -> None:
-    if not settings.SCANS_WRITE_BEHIND:
-        write_scans([scan])
-        return
-    _ensure_flusher()
-    try:
-        _buffer.put_nowait(scan)
-    except queue.Full:
-        # The database is behind: write from the request rather than drop anything.
-        flush()
-        _buffer.put(scan)
-
-
-def _ensure_flusher() -> None:
-    global _flusher
-    if _flusher is not None and _flusher.is_alive():
-        return
-    with _flusher_lock:
-        if _flusher is None or not _flusher.is_alive():
-            _stopping.clear()
-            _flusher = threading.Thread(target=_flush_forever, name="scan-flusher", daemon=True)
-            _flusher.start()
-
-
-def _flush_forever() -> None:
-    while not _stopping.is_set():
-        if batch := _take_batch(wait=FLUSH_SECONDS):
-            _write_safely(batch)
-
-
-def _take_batch(*, wait: float) -> list[PendingScan]:
-    batch: list[PendingScan] = []
-    deadline = time.monotonic() + wait
-    while len(batch) < BATCH_SIZE:
-        remaining = deadline - time.monotonic()
-        try:
-            batch.append(_buffer.get(timeout=remaining) if remaining > 0 else _buffer.get_nowait())
-        except queue.Empty:
-            break
-    return batch
-
-
-def flush() -> int:
-    """Write every buffered scan now, in this thread. Returns how many were written."""
-    written = 0
-    while batch := _take_batch(wait=0):
-        _write_safely(batch)
-        written += len(batch)
-    return written
-
-
 def shutdown() -> None:
-    """Stop the background writer, letting it finish its batch, then write what is left."""
-    _stopping.set()
-    if _flusher is not None and _flusher.is_alive():
-        _flusher.join(timeout=10)
-    flush()
+    """Let go of this process's spool file, so the worker can finish it and delete it now rather than later."""
+    if _spool is not None:
+        _spool.close()
 
 
-def _write_safely(batch: list[PendingScan]) -> None:
-    for attempt in (1, 2):
-        try:
-            write_scans(batch)
-            return
-        except Exception:
-            # A broken connection is replaced on the next attempt.
-            connection.close()
-            if attempt == 2:
-                logger.exception("could not write %d scans; they are lost", len(batch))
-
+# The worker's side ------------------------------------------------------------------------------------------
 
 _COLUMNS = (
-    "stop_id", "trail_id", "scanned_at", "device", "browser", "os",
+    "uid", "stop_id", "trail_id", "scanned_at", "device", "browser", "os",
     "user_agent", "referrer", "country", "ip", "visitor", "is_bot",
 )  # fmt: skip
 
 
-def write_scans(batch: list[PendingScan]) -> None:
-    """Insert `batch` with one COPY per workspace schema, each in its own transaction.
+def write_scans(batch: list[PendingScan]) -> int:
+    """Store `batch`, one transaction per workspace schema; scans already stored (same uid) are skipped.
 
-    COPY rather than bulk_create: building ORM objects and SQL for every row held the GIL
-    long enough to show in the scanner page's p99 (bench/scanner.py).
+    Returns how many were new. Scans of a workspace that no longer exists are dropped, with a warning.
+    Raises DatabaseError when the database is away: nothing of the failed workspace is stored.
     """
     by_schema: dict[str, list[PendingScan]] = {}
     for scan in batch:
         by_schema.setdefault(scan.schema, []).append(scan)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [list(by_schema)])
+        existing = {row[0] for row in cursor.fetchall()}
+    stored = 0
+    for schema, scans in by_schema.items():
+        if schema not in existing:
+            logger.warning("dropped %d scans of workspace %s, which no longer exists", len(scans), schema)
+            continue
+        stored += _write_schema(schema, scans)
+    return stored
+
+
+def _write_schema(schema: str, scans: list[PendingScan]) -> int:
     columns = sql.SQL(", ").join(map(sql.Identifier, _COLUMNS))
-    with _write_lock:
-        for schema, scans in by_schema.items():
-            table = sql.Identifier(schema, Scan._meta.db_table)
-            statement = sql.SQL("COPY {table} ({columns}) FROM STDIN").format(table=table, columns=columns)
-            # The table is named with its schema: this thread's connection may be on any schema.
-            with transaction.atomic(), connection.cursor() as cursor, cursor.cursor.copy(statement) as rows:
-                for scan in scans:
-                    rows.write_row(_scan_row(scan))
+    table = sql.Identifier(schema, Scan._meta.db_table)  # named with its schema: the connection may be on any
+    with transaction.atomic(), connection.cursor() as cursor:
+        # One writer per workspace at a time, from before its ids are drawn until its commit.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"scans:{schema}"])
+        cursor.execute(
+            sql.SQL("CREATE TEMPORARY TABLE scan_batch ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
+            .format(columns=columns, table=table)
+            .as_string(cursor.connection)
+        )
+        with cursor.cursor.copy(sql.SQL("COPY scan_batch ({columns}) FROM STDIN").format(columns=columns)) as rows:
+            for scan in scans:
+                rows.write_row(_scan_row(scan))
+        cursor.execute(
+            sql.SQL(
+                "INSERT INTO {table} ({columns}) SELECT {columns} FROM scan_batch ORDER BY scanned_at"
+                " ON CONFLICT (uid) DO NOTHING"
+            )
+            .format(columns=columns, table=table)
+            .as_string(cursor.connection)
+        )
+        stored = cursor.rowcount
+        cursor.execute("DROP TABLE scan_batch")  # now, not at commit: this may be a savepoint of a longer transaction
+        return stored
 
 
 def _scan_row(scan: PendingScan) -> tuple:
     """The row for Scan's table, in _COLUMNS order."""
     client = describe_client(scan.user_agent, method=scan.method)
     return (
+        scan.uid,
         scan.stop_id,
         scan.trail_id,
         scan.scanned_at,
@@ -216,6 +224,3 @@ def _scan_row(scan: PendingScan) -> tuple:
         scan.visitor,
         client.is_bot,
     )
-
-
-atexit.register(shutdown)

@@ -18,7 +18,7 @@ def _test_settings():
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    settings.SCANS_WRITE_BEHIND = False
+    settings.SCANS_QUEUE = "direct"
     # The browser tests' live server finds static files in the source tree, never a stale var/static.
     settings.WHITENOISE_USE_FINDERS = True
     settings.WHITENOISE_AUTOREFRESH = True

@@ -3,13 +3,13 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
-import time
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -18,6 +18,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 import dap
 from accounts.permissions import can, member_required
+from lib.lastgood import LastGoodCopies
+from lib.outage import database_outage
+from lib.timed import TimedCache
 from scans.recording import record_scan
 from trails.cards import cards_for_stops, cards_pdf
 from trails.downloads import card_host, file_slug, qr_download
@@ -25,9 +28,13 @@ from trails.forms import STARTER, PrintForm, QrOptionsForm, TrailEditorForm
 from trails.models import InvalidDocument, StaleVersion, Stop, Trail, normalize_token
 from trails.qr import qr_svg, qr_version
 
+logger = logging.getLogger(__name__)
+
 # Scanner pages are the same for everyone, so each process keeps the rendered HTML
 # for settings.SCANNER_PAGE_CACHE_SECONDS. Saving a trail or stop here forgets them
 # at once (see TrailsConfig.ready); other processes show the change within that time.
+# While the database is away, the last good copy is served however old (this process's,
+# else the one its machine keeps on disk), and scans are still recorded.
 PAGE_CACHE_SIZE = 20_000
 SCANNER_CSP = (
     "default-src 'none'; style-src 'self'{accent}; img-src 'self' https: data:; "
@@ -52,24 +59,41 @@ class ScannerPage:
     trail_id: int | None = None
 
 
-_pages: dict[tuple[str, str], tuple[float, ScannerPage]] = {}
+_pages: TimedCache[ScannerPage] = TimedCache(size=PAGE_CACHE_SIZE)
+_last_good: LastGoodCopies | None = None
 
 
 def forget_pages(**kwargs) -> None:
     _pages.clear()
 
 
+def _last_good_pages() -> LastGoodCopies:
+    global _last_good
+    if _last_good is None:
+        _last_good = LastGoodCopies(settings.LAST_GOOD_DIR / "pages")
+    return _last_good
+
+
 def _scanner_page(request: HttpRequest, token: str) -> ScannerPage:
     key = (connection.schema_name, token)
-    now = time.monotonic()
-    cached = _pages.get(key)
-    if cached and cached[0] > now:
-        return cached[1]
-    page = _render_scanner_page(request, token)
+    page = _pages.get(key)
+    if page is not None:
+        return page
+    try:
+        page = _render_scanner_page(request, token)
+    except (OperationalError, InterfaceError) as error:
+        database_outage.failed(error)
+        stale = _pages.get_stale(key) or _last_good_pages().load(":".join(key))
+        if stale is None:
+            raise
+        return stale
+    database_outage.recovered()
     if page.stop_id is not None or page.status == 410:
-        if len(_pages) >= PAGE_CACHE_SIZE:
-            _pages.clear()
-        _pages[key] = (now + settings.SCANNER_PAGE_CACHE_SECONDS, page)
+        _pages.put(key, page, seconds=settings.SCANNER_PAGE_CACHE_SECONDS)
+        try:
+            _last_good_pages().save(":".join(key), page)
+        except OSError as error:
+            logger.warning("could not keep a copy of a scanner page: %s", error)
     return page
 
 

@@ -51,7 +51,7 @@ def _ids_of(body: dict) -> list[int]:
     return [scan["id"] for scan in body["items"]]
 
 
-def test_scans_are_listed_oldest_first_without_bots(reader, scans):
+def test_scans_are_listed_in_the_order_they_were_stored_without_bots(reader, scans):
     body = reader.get("/api/v1/scans").json()
     assert _ids_of(body) == [scan.pk for scan in scans]
     first = body["items"][0]
@@ -86,6 +86,28 @@ def test_the_last_cursor_picks_up_scans_that_came_in_since(reader, scans, worksp
     }
     new = make_scan(workspace=workspace_a, stop=_stops(trail_a)[2], at=timezone.now())
     assert _ids(reader.get(f"/api/v1/scans?cursor={cursor}")) == [new.pk]
+
+
+def test_a_poller_gets_a_scan_stored_late_though_it_was_made_before_the_last_one_it_saw(reader, scans, workspace_a):
+    """Scans reach the database a moment after they are made, and after an outage much later."""
+    cursor = reader.get("/api/v1/scans").json()["next_cursor"]
+    stop = _stops_of_scans(scans)[0]
+    late = make_scan(workspace=workspace_a, stop=stop, at=_at(3))  # made three days ago, stored only now
+
+    assert _ids(reader.get(f"/api/v1/scans?cursor={cursor}")) == [late.pk]
+
+
+def test_a_cursor_from_before_scans_were_listed_by_id_still_works(reader, scans):
+    import base64
+
+    old = base64.urlsafe_b64encode(f"{scans[1].scanned_at.isoformat()}|{scans[1].pk}".encode()).decode()
+
+    assert _ids(reader.get(f"/api/v1/scans?cursor={old}")) == [scan.pk for scan in scans[2:]]
+
+
+def _stops_of_scans(scans):
+    with schema_context("alpha"):
+        return [scan.stop for scan in scans]
 
 
 def test_scans_are_filtered_by_days_in_the_workspaces_time_zone_trail_and_stop(reader, scans, workspace_a):

@@ -107,29 +107,6 @@ def test_a_failure_to_record_is_logged_and_the_page_still_shows(client_a, worksp
     assert "could not record a scan" in caplog.text or "could not write" in caplog.text
 
 
-def test_buffered_scans_are_written_in_one_batch_on_flush(client_a, workspace_a, settings, monkeypatch):
-    settings.SCANS_WRITE_BEHIND = True
-    monkeypatch.setattr(recording, "_ensure_flusher", lambda: None)  # no background thread: this test flushes by hand
-    stop = first_stop(workspace_a)
-    written: list[int] = []
-    original = recording.write_scans
-
-    def counting(batch):
-        written.append(len(batch))
-        original(batch)
-
-    monkeypatch.setattr(recording, "write_scans", counting)
-    for _ in range(5):
-        client_a.get(f"/qr/{stop.token}", HTTP_USER_AGENT=PHONE)
-    with schema_context("alpha"):
-        assert Scan.objects.count() == 0
-
-    assert recording.flush() == 5
-    assert written == [5]
-    with schema_context("alpha"):
-        assert Scan.objects.count() == 5
-
-
 def test_a_workspace_can_choose_not_to_record_countries_or_referrers(client_a, workspace_a):
     stop = first_stop(workspace_a)
     workspace_a.record_country = workspace_a.record_referrer = False
@@ -145,49 +122,3 @@ def test_a_workspace_can_choose_not_to_record_countries_or_referrers(client_a, w
     with schema_context("alpha"):
         scan = Scan.objects.get()
     assert (scan.country, scan.referrer) == ("", "")
-
-
-def test_buffered_scans_from_two_workspaces_are_each_written_to_their_own_schema(
-    client_a, client_b, workspace_a, workspace_b, settings, monkeypatch
-):
-    settings.SCANS_WRITE_BEHIND = True
-    monkeypatch.setattr(recording, "_ensure_flusher", lambda: None)  # this test flushes by hand
-    stop_a, stop_b = first_stop(workspace_a), first_stop(workspace_b)
-    client_a.get(f"/qr/{stop_a.token}", HTTP_USER_AGENT=PHONE)
-    client_b.get(f"/qr/{stop_b.token}", HTTP_USER_AGENT=PHONE)
-    client_b.get(f"/qr/{stop_b.token}", HTTP_USER_AGENT=PHONE)
-
-    # The background writer's connection starts on the public schema, whatever the requests used.
-    connection.set_schema_to_public()
-    assert recording.flush() == 3
-
-    with schema_context("alpha"):
-        assert list(Scan.objects.values_list("stop_id", flat=True)) == [stop_a.pk]
-    with schema_context("bravo"):
-        assert list(Scan.objects.values_list("stop_id", flat=True)) == [stop_b.pk, stop_b.pk]
-
-
-def test_the_background_writer_writes_buffered_scans_and_shutdown_writes_the_rest(
-    client_a, workspace_a, settings, monkeypatch
-):
-    import threading
-
-    settings.SCANS_WRITE_BEHIND = True
-    stop = first_stop(workspace_a)
-    written: list[recording.PendingScan] = []
-    arrived = threading.Event()
-
-    def fake_write(batch):  # the background thread has its own connection, outside this test's transaction
-        written.extend(batch)
-        arrived.set()
-
-    monkeypatch.setattr(recording, "write_scans", fake_write)
-    client_a.get(f"/qr/{stop.token}", HTTP_USER_AGENT=PHONE)
-    assert arrived.wait(timeout=10), "the background writer never wrote"
-
-    recording.shutdown()  # stops the thread; anything still buffered is written now, in this thread
-    client_a.get(f"/qr/{stop.token}", HTTP_USER_AGENT=PHONE)  # starts a new writer...
-    recording.shutdown()  # ...and shutting down writes this one too
-
-    assert [scan.stop_id for scan in written] == [stop.pk, stop.pk]
-    assert all(scan.schema == "alpha" and scan.ip in ("127.0.0.0", "") for scan in written)

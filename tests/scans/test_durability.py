@@ -1,0 +1,326 @@
+"""Faults against real processes: every scan answered is stored, once, whatever is killed or taken away.
+
+A real stack per queue (the spool on disk, and Redis when it is reachable): gunicorn with the
+production configuration and a scan worker (`manage.py run_worker`), on a workspace committed
+to the test database. Phones scan in parallel threads, each request marked with a referrer of
+its own; the test kills a web worker, or the scan worker, or refuses database connections for
+a while, then counts: each answered scan must be stored exactly once, and none but those.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import psutil
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from accounts.models import Customer, User
+from tests.fixtures.redis import redis_or_skip
+from tests.fixtures.trails import trail_markdown
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+SLUG = "durable"
+CLIENTS = 4
+
+# django_db: so the test database exists. Each test's own transaction is idle; the stack's data is committed.
+pytestmark = pytest.mark.django_db
+
+
+def _database_url(name: str | None = None) -> str:
+    db = settings.DATABASES["default"]
+    host = quote(db["HOST"] or "localhost", safe="")
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgresql://{quote(db['USER'] or 'postgres')}@{host}{port}/{name or db['NAME']}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    """gunicorn and a scan worker, as `make run` starts them, on the test database."""
+
+    env: dict[str, str]
+    port: int
+    host: str
+    token: str
+    log_dir: Path
+    web: subprocess.Popen | None = None
+    worker: subprocess.Popen | None = None
+    worker_runs: int = 0
+
+    def start_web(self) -> None:
+        command = [sys.executable, "-m", "gunicorn", "-c", str(BASE_DIR / "qrcards" / "gunicorn.conf.py")]
+        self.web = self._spawn(command, self.log_dir / "web.log")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if self.get("/ping")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start: " + (self.log_dir / "web.log").read_text()[-2000:])
+
+    def start_worker(self) -> None:
+        self.worker_runs += 1
+        log = self.log_dir / f"worker-{self.worker_runs}.log"
+        self.worker = self._spawn([sys.executable, str(BASE_DIR / "manage.py"), "run_worker", "--no-jobs"], log)
+
+    def _spawn(self, command: list[str], log: Path) -> subprocess.Popen:
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and commands
+            command, cwd=BASE_DIR, env=self.env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def web_workers(self) -> list[psutil.Process]:
+        return psutil.Process(self.web.pid).children()
+
+    def get(self, path: str, *, referrer: str = "") -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request("GET", path, headers={"Host": self.host, "User-Agent": PHONE, "Referer": referrer})
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        for process in (self.web, self.worker):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in (self.web, self.worker):
+            if process is not None:
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+
+    def log(self) -> str:
+        return "\n".join(path.read_text(errors="replace") for path in sorted(self.log_dir.glob("*.log")))
+
+
+@dataclass
+class Load:
+    """Phones scanning the stop page in parallel until stopped; each request has a referrer of its own."""
+
+    stack: Stack
+    answered: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)
+    statuses: Counter = field(default_factory=Counter)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _numbers: itertools.count = field(default_factory=itertools.count)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    prefix: str = field(default_factory=lambda: f"https://load.test/{uuid.uuid4().hex[:8]}/")
+
+    def run(self, seconds: float, *, during: callable | None = None) -> None:
+        threads = [threading.Thread(target=self._phone) for _ in range(CLIENTS)]
+        for thread in threads:
+            thread.start()
+        try:
+            if during:
+                during()
+            time.sleep(max(0.0, seconds))
+        finally:
+            self._stop.set()
+            for thread in threads:
+                thread.join()
+
+    def _phone(self) -> None:
+        while not self._stop.is_set():
+            marker = f"{self.prefix}{next(self._numbers)}"
+            try:
+                status, _ = self.stack.get(f"/qr/{self.stack.token}", referrer=marker)
+            except (OSError, http.client.HTTPException):  # cut off by a killed worker: not answered
+                status = 0
+            with self._lock:
+                self.statuses[status] += 1
+                (self.answered if status == 200 else self.failed).add(marker)
+
+
+def stored_referrers(stack: Stack) -> Counter:
+    with psycopg.connect(_database_url(), autocommit=True) as conn:
+        rows = conn.execute(f'SELECT referrer FROM "{SLUG}".scans_scan').fetchall()  # noqa: S608 - our own slug
+    return Counter(row[0] for row in rows)
+
+
+def wait_until_stored(stack: Stack, load: Load, *, timeout: float = 60) -> Counter:
+    deadline = time.monotonic() + timeout
+    while True:
+        stored = stored_referrers(stack)
+        if load.answered <= set(stored) or time.monotonic() > deadline:
+            return stored
+        time.sleep(0.5)
+
+
+def assert_each_answered_scan_stored_once(stack: Stack, load: Load, stored: Counter) -> None:
+    ours = {marker: count for marker, count in stored.items() if marker.startswith(load.prefix)}
+    missing = load.answered - set(ours)
+    assert not missing, f"{len(missing)} of {len(load.answered)} answered scans were never stored"
+    doubled = {marker: count for marker, count in ours.items() if count > 1}
+    assert not doubled, f"stored more than once: {list(doubled)[:5]}"
+    # A request cut off by a kill may have been recorded before its answer was lost: stored, not answered.
+    assert set(ours) <= load.answered | load.failed
+    assert len(load.answered) > 100, f"too little load to show anything: {load.statuses}"
+
+
+@pytest.fixture(scope="module", params=["spool", "redis"])
+def stack(request, django_db_setup, django_db_blocker, tmp_path_factory):
+    from django_tenants.utils import schema_context
+
+    from accounts.workspaces import create_workspace, ensure_public_workspace
+    from trails.models import Trail
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "DJANGO_SETTINGS_MODULE": "qrcards.settings",
+        "SCANS_QUEUE": request.param,
+        "WEB_CONCURRENCY": "2",
+        "SCAN_CLAIM_IDLE_SECONDS": "3",
+        "SECRET_KEY": "durability-test-secret-key-of-reasonable-length-0123456789",
+    }
+    env.pop("REDIS_URL", None)
+    if request.param == "redis":
+        import redis
+
+        env["REDIS_URL"] = redis_or_skip()
+        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+    directory = tmp_path_factory.mktemp(f"stack-{request.param}")
+    env["SCAN_SPOOL_DIR"] = str(directory / "spool")
+    env["LAST_GOOD_DIR"] = str(directory / "last-good")
+    port = _free_port()
+    env["BIND"] = f"127.0.0.1:{port}"
+
+    with django_db_blocker.unblock():
+        ensure_public_workspace()
+        owner, _ = User.objects.get_or_create(email="owner@durable.example")
+        workspace = Customer.objects.filter(schema_name=SLUG).first() or create_workspace(
+            name="Durable", slug=SLUG, owner=owner
+        )
+        with schema_context(SLUG):
+            trail = Trail.create_from_markdown(trail_markdown(), status=Trail.Status.PUBLISHED)
+            token = trail.live_stops().first().token
+        host = workspace.primary_host
+    running = Stack(env=env, port=port, host=host, token=token, log_dir=directory)
+    running.start_web()
+    running.start_worker()
+    try:
+        yield running
+    finally:
+        running.stop()
+        with django_db_blocker.unblock():
+            _end_other_sessions()
+            workspace.delete(force_drop=True)
+            owner.delete()
+
+
+def _end_other_sessions() -> None:
+    """End the stack's database sessions, so the test database can be dropped; this process's own survives."""
+    connection.close()  # it may have been cut off by the outage test
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+def _warm(stack: Stack) -> None:
+    """Every web worker has rendered the page once, as it would have in a day's traffic."""
+    for _ in range(20):
+        assert stack.get(f"/qr/{stack.token}", referrer="https://warm.up/")[0] == 200
+
+
+def _later(seconds: float, action: callable) -> threading.Thread:
+    thread = threading.Thread(target=lambda: (time.sleep(seconds), action()))
+    thread.start()
+    return thread
+
+
+def test_no_scan_is_lost_when_a_web_worker_is_killed(stack):
+    _warm(stack)
+    load = Load(stack)
+    killed = []
+
+    def kill_a_web_worker() -> None:
+        victim = stack.web_workers()[0]
+        killed.append(victim.pid)
+        victim.send_signal(signal.SIGKILL)
+
+    load.run(6, during=lambda: _later(2, kill_a_web_worker))
+
+    assert killed
+    stored = wait_until_stored(stack, load)
+    assert_each_answered_scan_stored_once(stack, load, stored)
+
+
+def test_no_scan_is_lost_or_stored_twice_when_the_scan_worker_is_killed(stack):
+    load = Load(stack)
+
+    def kill_the_worker_then_start_another() -> None:
+        stack.worker.send_signal(signal.SIGKILL)
+        stack.worker.wait()
+        time.sleep(2)
+        stack.start_worker()
+
+    load.run(6, during=lambda: _later(1.5, kill_the_worker_then_start_another))
+
+    stored = wait_until_stored(stack, load)
+    assert_each_answered_scan_stored_once(stack, load, stored)
+
+
+def test_while_the_database_is_away_pages_answer_from_their_last_good_copy_and_no_scan_is_lost(stack):
+    _warm(stack)
+    name = settings.DATABASES["default"]["NAME"]
+    load = Load(stack)
+    outage = {}
+
+    def take_the_database_away_for(seconds: float) -> None:
+        with psycopg.connect(_database_url("postgres"), autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            )
+            outage["answered_before"] = len(load.answered)
+            time.sleep(seconds)
+            outage["answered_during"] = len(load.answered) - outage["answered_before"]
+            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+    outage_thread = None
+
+    def start_outage() -> None:
+        nonlocal outage_thread
+        outage_thread = _later(1, lambda: take_the_database_away_for(8))
+
+    load.run(12, during=start_outage)
+    outage_thread.join()
+    connection.close()  # this process's own session was cut off with the others
+
+    assert load.statuses[200] == sum(load.statuses.values()), f"pages failed during the outage: {load.statuses}"
+    assert outage["answered_during"] > 100, "the pages were not answered while the database was away"
+    stored = wait_until_stored(stack, load)
+    assert_each_answered_scan_stored_once(stack, load, stored)
+    log = stack.log()
+    assert "Traceback" not in log, log[-3000:]
+    outages_logged = len(re.findall(r"database unavailable", log))
+    assert 1 <= outages_logged <= 2 * 3, f"the outage was logged {outages_logged} times"  # once a process at most
