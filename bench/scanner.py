@@ -1,14 +1,16 @@
-"""How fast is the scanner page, next to a bare Django view, served as `make run` serves it?
+"""How fast is the scanner page, next to a bare one-view Django project, served as `make run` serves it?
 
-    .venv/bin/python bench/scanner.py                 # the product as shipped (gunicorn)
-    .venv/bin/python bench/scanner.py --steps         # also each step of the fast path, from naive up
-    .venv/bin/python bench/scanner.py --server granian  # needs `pip install granian`
+    .venv/bin/python bench/scanner.py            # the product as shipped: gunicorn, the spool (or Redis) and a worker
+    .venv/bin/python bench/scanner.py --steps    # also each step of the fast path, from naive up
 
-Needs wrk (Debian: apt-get install wrk). Uses DATABASE_URL, or the embedded PostgreSQL
-under var/ when it is unset. For each configuration it starts the web server, drives
-/ping (the bare view: "pong" through the same middleware) and /qr/<token> with wrk on
-loopback, stops the server (which writes buffered scans), and counts the scans stored
-against the scan requests wrk completed.
+Needs wrk (Debian: apt-get install wrk). Uses DATABASE_URL, or the embedded PostgreSQL under var/ when
+it is unset; with REDIS_URL set, scans go through Redis as in production.
+
+The baseline is bench/bare.py: a Django project with one view, no middleware and no database, that
+answers with the same bytes and headers as the scanner page, under the same gunicorn and worker count.
+The two are measured in turns (bare, scanner, bare, scanner...), so a busy machine slows both alike;
+the medians and their ratio are printed. Afterwards the scans stored are counted against the scan
+requests wrk completed (a request in flight when wrk stops may be stored without being counted).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -29,7 +32,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 BENCH_SLUG = "bench"
-HOST = ""  # the bench workspace's host, set in main()
+USER_AGENT = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Mobile/15E148 Safari/604.1"
+STEPS = ["naive", "connections", "hosts", "pages", "full"]
 
 
 def main() -> int:
@@ -37,9 +41,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run (default 10)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (it shares the machine's cores)")
-    parser.add_argument("--runs", type=int, default=3, help="wrk runs per endpoint; the median is reported")
+    parser.add_argument("--runs", type=int, default=3, help="wrk runs per server and step; the median is reported")
     parser.add_argument("--steps", action="store_true", help="also measure each step of the fast path")
-    parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -54,8 +57,7 @@ def main() -> int:
     from scans.models import Scan
     from trails.models import Stop
 
-    global HOST
-    HOST = workspace.primary_host
+    host = workspace.primary_host
     with schema_context(workspace.schema_name):
         token = Stop.objects.live().filter(trail__status="published").order_by("position").first().token
 
@@ -63,39 +65,60 @@ def main() -> int:
         with schema_context(workspace.schema_name):
             return Scan.objects.count()
 
-    steps = ["naive", "connections", "hosts", "pages", "full"] if args.steps else ["full"]
-    workers = os.environ.get("WEB_CONCURRENCY", "default")
+    workers = os.environ.get("WEB_CONCURRENCY", str(os.cpu_count() + 1))
+    queue = "Redis" if os.environ.get("REDIS_URL") else "the spool"
     print(
-        f"server={args.server} workers={workers} connections={args.connections} "
-        f"{args.runs}×{args.seconds}s per endpoint, median shown"
+        f"gunicorn workers={workers} connections={args.connections} {args.runs}×{args.seconds}s per server and step, "
+        f"medians; the full step hands scans to {queue}"
     )
     print(
-        f"{'step':<12} {'bare rps':>9} {'bare p50':>9} {'bare p99':>9} {'scan rps':>9} {'scan p50':>9} {'scan p99':>9} "
-        f"{'scan/bare':>9} {'sent':>7} {'stored':>7}"
+        f"{'step':<12} {'bare rps':>9} {'bare p99':>9} {'scan rps':>9} {'scan p50':>9} {'scan p99':>9} "
+        f"{'scan/bare':>9} {'bytes':>6} {'sent':>7} {'stored':>7}"
     )
+    bare_port, scan_port = args.port, args.port + 1
+    bare = body_file = None
     results = {}
-    for step in steps:
-        before = stored_scans()
-        server = _start_server(args.server, args.port, step)
-        try:
-            _wait_until_up(args.port)
-            bare = _median_wrk(f"http://127.0.0.1:{args.port}/ping", args)
-            scan = _median_wrk(f"http://127.0.0.1:{args.port}/qr/{token}", args)
-        finally:
-            _stop_server(server)
-        stored = stored_scans() - before
-        results[step] = (bare, scan)
-        print(
-            f"{step:<12} {bare['rps']:>9.0f} {bare['p50']:>8.1f}ms {bare['p99']:>8.1f}ms "
-            f"{scan['rps']:>9.0f} {scan['p50']:>8.1f}ms {scan['p99']:>8.1f}ms "
-            f"{scan['rps'] / bare['rps']:>9.2f} {scan['sent']:>7} {stored:>7}",
-            flush=True,
-        )
+    try:
+        for step in STEPS if args.steps else ["full"]:
+            before = stored_scans()
+            server = _start(_product_command(), scan_port, step)
+            worker = _start(_worker_command(), scan_port, step) if step == "full" else None
+            try:
+                _wait_until_up(scan_port, host, f"/qr/{token}")
+                if bare is None:
+                    body, csp = _fetch(scan_port, host, f"/qr/{token}")
+                    body_file = tempfile.NamedTemporaryFile(suffix=".html", delete=False)  # noqa: SIM115
+                    body_file.write(body)
+                    body_file.close()
+                    bare = _start(_bare_command(workers), bare_port, step, BARE_BODY_FILE=body_file.name, BARE_CSP=csp)
+                    _wait_until_up(bare_port, host, f"/qr/{token}")
+                runs = {"bare": [], "scan": []}
+                for _ in range(args.runs):
+                    runs["bare"].append(_wrk(f"http://127.0.0.1:{bare_port}/qr/{token}", host, args))
+                    runs["scan"].append(_wrk(f"http://127.0.0.1:{scan_port}/qr/{token}", host, args))
+            finally:
+                _stop(server)
+            sent = sum(run["sent"] for run in runs["scan"])
+            stored = _wait_for_scans(stored_scans, before + sent) - before
+            if worker is not None:
+                _stop(worker)
+            bare_median, scan_median = _median(runs["bare"]), _median(runs["scan"])
+            results[step] = scan_median["rps"]
+            print(
+                f"{step:<12} {bare_median['rps']:>9.0f} {bare_median['p99']:>8.1f}ms {scan_median['rps']:>9.0f} "
+                f"{scan_median['p50']:>8.1f}ms {scan_median['p99']:>8.1f}ms "
+                f"{scan_median['rps'] / bare_median['rps']:>9.2f} {os.path.getsize(body_file.name):>6} "
+                f"{sent:>7} {stored:>7}",
+                flush=True,
+            )
+    finally:
+        if bare is not None:
+            _stop(bare)
+        if body_file is not None:
+            os.unlink(body_file.name)
     if args.steps:
-        naive = results["naive"][1]["rps"]
-        print(
-            "\nscan rps against the naive step: " + ", ".join(f"{s} {results[s][1]['rps'] / naive:.1f}×" for s in steps)
-        )
+        naive = results["naive"]
+        print("\nscan rps against the naive step: " + ", ".join(f"{s} {rps / naive:.1f}×" for s, rps in results.items()))
     return 0
 
 
@@ -118,64 +141,73 @@ def _bench_workspace():
     return workspace
 
 
-def _start_server(kind: str, port: int, step: str) -> subprocess.Popen:
+def _product_command() -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "-c", str(BASE_DIR / "qrcards" / "gunicorn.conf.py")]
+
+
+def _worker_command() -> list[str]:
+    return [sys.executable, str(BASE_DIR / "manage.py"), "run_worker", "--no-jobs"]
+
+
+def _bare_command(workers: str) -> list[str]:
+    # The same server, worker class, worker count and preloading as qrcards/gunicorn.conf.py.
+    return [sys.executable, "-m", "gunicorn", "--workers", workers, "--preload", "--log-level", "warning", "bench.bare"]
+
+
+def _start(command: list[str], port: int, step: str, **extra: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "QRCARDS_BENCH_STEP": step,
         "BIND": f"127.0.0.1:{port}",
+        "GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{port}",
         "PYTHONPATH": str(BASE_DIR),
+        **extra,
     }
-    workers = os.environ.get("WEB_CONCURRENCY", str(os.cpu_count() + 1))
-    if kind == "gunicorn":
-        command = [sys.executable, "-m", "gunicorn", "-c", str(BASE_DIR / "qrcards" / "gunicorn.conf.py")]
-    else:
-        command = [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "wsgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            workers,
-            "--log-level",
-            "warning",
-            "qrcards.wsgi:application",
-        ]
-    return subprocess.Popen(
-        command, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and commands
+        command, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
 
 
-def _wait_until_up(port: int) -> None:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/ping", headers={"Host": HOST})
+def _fetch(port: int, host: str, path: str) -> tuple[bytes, str]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host, "User-Agent": USER_AGENT})
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback only
+        return response.read(), response.headers.get("Content-Security-Policy", "")
+
+
+def _wait_until_up(port: int, host: str, path: str) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(request, timeout=1) as response:  # noqa: S310 - loopback only
-                if response.status == 200:
-                    return
+            _fetch(port, host, path)
+            return
         except OSError:
             time.sleep(0.2)
-    raise SystemExit("the server did not start")
+    raise SystemExit(f"the server on port {port} did not start")
 
 
-def _stop_server(server: subprocess.Popen) -> None:
-    server.send_signal(signal.SIGTERM)  # graceful: workers write their buffered scans
+def _stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
     try:
-        server.wait(timeout=60)
+        process.wait(timeout=60)
     except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _wait_for_scans(count, at_least: int, *, timeout: float = 120) -> int:
+    """The scans stored once the worker has caught up (or after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    stored = count()
+    while stored < at_least and time.monotonic() < deadline:
+        time.sleep(1)
+        stored = count()
+    return stored
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def _wrk(url: str, args) -> dict:
+def _wrk(url: str, host: str, args) -> dict:
     out = subprocess.run(
         [
             "wrk",
@@ -184,9 +216,9 @@ def _wrk(url: str, args) -> dict:
             f"-d{args.seconds}s",
             "--latency",
             "-H",
-            f"Host: {HOST}",
+            f"Host: {host}",
             "-H",
-            "User-Agent: Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Mobile/15E148 Safari/604.1",
+            f"User-Agent: {USER_AGENT}",
             url,
         ],
         capture_output=True,
@@ -209,14 +241,8 @@ def _wrk(url: str, args) -> dict:
     }
 
 
-def _median_wrk(url: str, args) -> dict:
-    runs = [_wrk(url, args) for _ in range(args.runs)]
-    return {
-        "rps": statistics.median(r["rps"] for r in runs),
-        "p50": statistics.median(r["p50"] for r in runs),
-        "p99": statistics.median(r["p99"] for r in runs),
-        "sent": sum(r["sent"] for r in runs),
-    }
+def _median(runs: list[dict]) -> dict:
+    return {key: statistics.median(run[key] for run in runs) for key in ("rps", "p50", "p99")}
 
 
 if __name__ == "__main__":
