@@ -125,6 +125,9 @@ ALLAUTH_TRUSTED_PROXY_COUNT = 0
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = None
 
 SHARED_APPS = [
+    # Before django_tenants, whose copies of the admin's index and app list (older than Django's, with
+    # inline styles the Content-Security-Policy blocks) would otherwise replace Django's own.
+    "django.contrib.admin",
     "django_tenants",
     "accounts",
     "django.contrib.contenttypes",
@@ -132,7 +135,6 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
     "django_htmx",
     # The API's docs page serves the Swagger UI that ships with django-ninja, not one from a CDN.
     "ninja",
