@@ -26,6 +26,11 @@ if os.environ.get("QRCARDS_ENV", "").strip().lower() == "production":
             "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
             "error_console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
         },
+        # Each line once: not again through the root logger, which Django's LOGGING also writes out.
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        },
     }
 # Load the app once in the master: workers share its memory (the geo data alone
 # is ~50 MiB) and start answering at once.
