@@ -18,21 +18,55 @@ ACCENT = "#aa3300"
 
 
 @pytest.fixture(scope="module")
-def setting(site, django_db_blocker):
-    """The browser site, with a staff user, a published trail and an accent colour (inlined, allowed by hash)."""
+def site(django_db_setup, django_db_blocker):
+    """A live server with a workspace of this module's own ("echo"), a staff user, a trail and an accent colour.
+
+    Its own, not tests/fixtures/browser.py's "charlie", so the two browser modules never share a workspace.
+    """
+    from allauth.account.models import EmailAddress
+    from django.db import connection
+    from django.test.testcases import LiveServerThread, _StaticFilesHandler
+
+    from accounts.workspaces import create_workspace, ensure_public_workspace
+    from tests.fixtures.browser import Site
+
     with django_db_blocker.unblock():
-        staff = User.objects.create_superuser("staff@charlie.example", PASSWORD)
-        workspace = site.workspace
+        ensure_public_workspace()
+        owner = User.objects.create_user("owner@echo.example", PASSWORD)
+        EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
+        staff = User.objects.create_superuser("staff@echo.example", PASSWORD)
+        workspace = create_workspace(name="Echo Gallery", slug="echo", owner=owner)
         workspace.accent_colour = ACCENT
         workspace.save()
-        trail = make_trail(workspace=workspace)
-        with schema_context(workspace.schema_name):
-            token = trail.live_stops().first().token
-    try:
-        yield {"trail": trail.pk, "token": token, "staff": staff}
-    finally:
-        with django_db_blocker.unblock():
+        make_trail(workspace=workspace)
+        assert workspace.primary_host  # read now, before any test, like the rest of the module's data
+        # The server's threads close their connections after each request, so nothing is left to cut afterwards
+        # (cutting them, as the shared fixture does, broke the next browser module's connection).
+        max_age, connection.settings_dict["CONN_MAX_AGE"] = connection.settings_dict["CONN_MAX_AGE"], 0
+        server = LiveServerThread("127.0.0.1", _StaticFilesHandler, port=0)
+        server.daemon = True
+        server.start()
+        server.is_ready.wait()
+        if server.error:
+            raise server.error
+        try:
+            yield Site(workspace=workspace, owner=owner, port=server.port)
+        finally:
+            server.terminate()
+            connection.settings_dict["CONN_MAX_AGE"] = max_age
+            workspace.delete(force_drop=True)
+            owner.delete()
             staff.delete()
+
+
+@pytest.fixture(scope="module")
+def setting(site):
+    with schema_context(site.workspace.schema_name):
+        from trails.models import Trail
+
+        trail = Trail.objects.get()
+        token = trail.live_stops().first().token
+    return {"trail": trail.pk, "token": token, "staff": User.objects.get(email="staff@echo.example")}
 
 
 @pytest.fixture
