@@ -40,7 +40,8 @@ def no_pgserver(tmp_path_factory) -> Path:
 
 def run(code: str, env: dict[str, str], pythonpath: Path | None = None) -> subprocess.CompletedProcess:
     """`code` run by a new Python in the project directory, with only `env` of our variables set."""
-    environ = {k: v for k, v in os.environ.items() if k not in OUR_VARIABLES} | env
+    # Nor Django's own (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE, which check --deploy rightly refuses).
+    environ = {k: v for k, v in os.environ.items() if k not in OUR_VARIABLES and not k.startswith("DJANGO_")} | env
     if pythonpath:
         environ["PYTHONPATH"] = str(pythonpath)
     return subprocess.run(  # noqa: S603 - our own interpreter and code
