@@ -1,8 +1,14 @@
-"""QRCards settings: one module, configured by environment variables (see .env.example)."""
+"""QRCards settings: one module, configured by environment variables (see .env.example).
+
+QRCARDS_ENV picks the mode. `development` (the default) needs nothing: an embedded database, a key kept
+under var/, e-mails on the console. `production` refuses to start without what production needs, and is
+secure by default: HTTPS only (redirect, HSTS, secure cookies), JSON logs.
+"""
 
 from __future__ import annotations
 
 import secrets
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -10,15 +16,45 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from qrcards.env import env_bool, env_int, env_str
+from qrcards.env import env_bool, env_choice, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
+QRCARDS_ENV = env_choice("QRCARDS_ENV", ("development", "production"), "development")
+PRODUCTION = QRCARDS_ENV == "production"
+
+
+def _refuse_to_start_without_what_production_needs() -> None:
+    """Production fails closed: no embedded database, no key made up on the spot, no e-mails lost to a console."""
+    missing = [name for name in ("DATABASE_URL", "QRCARDS_DOMAIN", "EMAIL_URL") if not env_str(name)]
+    if not env_str("SECRET_KEY") and not env_str("SECRET_KEY_FILE"):
+        missing.insert(1, "SECRET_KEY (or SECRET_KEY_FILE)")
+    if missing:
+        raise ImproperlyConfigured(
+            f"QRCARDS_ENV=production needs {', '.join(missing)}: set {'it' if len(missing) == 1 else 'them'} "
+            "in the environment (see .env.example)"
+        )
+
+
+if PRODUCTION:
+    _refuse_to_start_without_what_production_needs()
+
 
 def _secret_key() -> str:
-    """SECRET_KEY from the environment, or one generated once into var/ for development."""
-    if key := env_str("SECRET_KEY"):
+    """SECRET_KEY, or the contents of the file SECRET_KEY_FILE names, or (development) one generated into var/."""
+    key, key_file = env_str("SECRET_KEY"), env_str("SECRET_KEY_FILE")
+    if key and key_file:
+        raise ImproperlyConfigured("Set SECRET_KEY or SECRET_KEY_FILE, not both")
+    if key:
+        return key
+    if key_file:
+        try:
+            key = Path(key_file).read_text().strip()
+        except OSError as error:
+            raise ImproperlyConfigured(f"SECRET_KEY_FILE: cannot read {key_file}: {error.strerror}") from None
+        if not key:
+            raise ImproperlyConfigured(f"SECRET_KEY_FILE: {key_file} is empty")
         return key
     path = VAR_DIR / "secret_key"
     if not path.exists():
@@ -45,7 +81,53 @@ QRCARDS_DOMAIN = env_str("QRCARDS_DOMAIN", "qrcards.localhost").lower()
 # custom domains that can't be listed here.
 ALLOWED_HOSTS = ["*"]
 
+# HTTPS. In production every setting here is on unless its variable turns it off; in development off
+# unless turned on. HSTS covers subdomains because every workspace is one, all served by us over TLS.
+# It asks for no preload: a place on the browsers' built-in lists covers every subdomain of the
+# registrable domain and takes months to undo, a choice for whoever owns the domain, not a default
+# (SECURE_HSTS_PRELOAD=true sends it once they have made it).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+# Load balancers and container health checks probe over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", PRODUCTION)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", PRODUCTION)
+# Not preloading is the choice above, not an oversight; `check --deploy` says so otherwise (W021).
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# The proxy in front (Caddy, a load balancer). Nothing is trusted unless these say so.
+# TRUSTED_PROXY_SSL_HEADER: the header the proxy sets to "https" for TLS requests (X-Forwarded-Proto).
+_ssl_header = env_str("TRUSTED_PROXY_SSL_HEADER")
+SECURE_PROXY_SSL_HEADER = ("HTTP_" + _ssl_header.upper().replace("-", "_"), "https") if _ssl_header else None
+
+
+# Who may tell us the client's address in X-Forwarded-For (qrcards.middleware.ProxyMiddleware):
+# TRUSTED_PROXIES lists the proxies' addresses or networks; TRUSTED_PROXY_COUNT says how many proxies
+# stand in front when their addresses are unknown (a platform's load balancer) and nothing else can
+# reach the app. One or the other.
+def _networks(name: str) -> list[IPv4Network | IPv6Network]:
+    try:
+        return [ip_network(item, strict=False) for item in env_list(name)]
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must list addresses or networks (10.0.0.0/8); {error}") from None
+
+
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+TRUSTED_PROXIES_NETWORKS = _networks("TRUSTED_PROXIES")
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXIES and TRUSTED_PROXY_COUNT:
+    raise ImproperlyConfigured("Set TRUSTED_PROXIES or TRUSTED_PROXY_COUNT, not both")
+# ProxyMiddleware has already put the client's address in REMOTE_ADDR, which is what allauth's rate
+# limits read when these are off; on, they would pick a hop out of X-Forwarded-For a second time.
+ALLAUTH_TRUSTED_PROXY_COUNT = 0
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = None
+
 SHARED_APPS = [
+    # Before django_tenants, whose copies of the admin's index and app list (older than Django's, with
+    # inline styles the Content-Security-Policy blocks) would otherwise replace Django's own.
+    "django.contrib.admin",
     "django_tenants",
     "accounts",
     "django.contrib.contenttypes",
@@ -53,7 +135,6 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
     "django_htmx",
     # The API's docs page serves the Swagger UI that ships with django-ninja, not one from a CDN.
     "ninja",
@@ -78,8 +159,13 @@ TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
-    "accounts.middleware.TenantMiddleware",
+    # First: everything after it sees the client's address and scheme, not the proxy's.
+    "qrcards.middleware.ProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "qrcards.middleware.ContentSecurityPolicyMiddleware",
+    # Before the host decides the workspace: load balancers probe with hosts of their own.
+    "qrcards.middleware.HealthCheckMiddleware",
+    "accounts.middleware.TenantMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,6 +176,20 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# Every page but the scanner's (which sets a stricter one): scripts and styles from our own static files
+# only, nothing inline. Images may also come from https (trail pages may show them, and the editor
+# previews those pages) and data: URLs (the TOTP set-up QR code, Swagger UI's icons). The middleware
+# adds the public and workspace hosts to form-action, and the workspace's accent colour by its hash.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "img-src": ["'self'", "data:", "https:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "style-src": ["'self'"],
+}
 
 TEMPLATES = [
     {
@@ -230,14 +330,25 @@ STORAGES = {
 # Static file names carry a content hash, so browsers may keep them for a year.
 WHITENOISE_MAX_AGE = 365 * 24 * 3600
 
+# One line per event on stderr: JSON in production (for the platform's log search), plain in development.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": "INFO"},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "qrcards.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json" if PRODUCTION else "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "pgserver": {"level": "WARNING"}},
 }
+
+# Errors to Sentry when SENTRY_DSN is set; never with personal data (addresses, cookies, users).
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(dsn=SENTRY_DSN, environment=QRCARDS_ENV, send_default_pii=False)
 
 # The scanner page's fast path (see bench/scanner.py for what each step buys).
 # Each process remembers which workspace a host belongs to, and rendered scanner

@@ -4,10 +4,11 @@ from django.urls import include, path
 
 from accounts import views
 from accounts.admin import public_site
+from qrcards.views import healthz
 
 urlpatterns = [
     path("", views.landing, name="landing"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", healthz, name="healthz"),
     path("admin/", public_site.urls),
     path("login/", views.workspace_finder, name="workspace-finder"),
     path("workspaces/", views.workspace_list, name="workspace-list"),

@@ -99,7 +99,7 @@ def test_the_cards_pdf_holds_every_stops_code(owner_a, trail_a):
 def test_the_print_view_shows_each_card_with_its_code(owner_a, trail_a):
     page = owner_a.get(f"/dashboard/trails/{trail_a.pk}/cards/print?paper=A4").content.decode()
 
-    assert page.count("<svg") == 3 and "Stop 3 of 3" in page and "size: A4" in page
+    assert page.count("<svg") == 3 and "Stop 3 of 3" in page and 'class="paper-a4"' in page
 
 
 def test_workspace_bs_member_cant_download_workspace_as_codes(cast, client_a, trail_a):

@@ -1,0 +1,131 @@
+"""Middleware of the whole site: the client behind the proxy, the Content-Security-Policy, the health check."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+from ipaddress import IPv4Address, IPv6Address, ip_address
+
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest, HttpResponse
+
+from qrcards.views import healthz
+
+Address = IPv4Address | IPv6Address
+
+
+def parse_address(text: str) -> Address | None:
+    """An address as proxies write it in X-Forwarded-For: `1.2.3.4`, `1.2.3.4:5`, `2001:db8::1`, `[2001:db8::1]:5`."""
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1 : text.find("]")]
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    try:
+        address = ip_address(text)
+    except ValueError:
+        return None
+    # A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d.
+    if isinstance(address, IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+class ProxyMiddleware:
+    """Puts the client's address in REMOTE_ADDR, for requests that came through a trusted proxy.
+
+    Everything that wants the client's address (the scan recorder, allauth's rate limits) then reads
+    REMOTE_ADDR and nothing else. The client is the right-most address in X-Forwarded-For that is not
+    one of our proxies: each proxy appends the address it was connected from, so everything to the left
+    of that was written by the client itself and is not believed. With TRUSTED_PROXIES, a peer outside
+    them is not a proxy: its X-Forwarded-For and its TRUSTED_PROXY_SSL_HEADER are ignored.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.networks = settings.TRUSTED_PROXIES_NETWORKS
+        self.count = settings.TRUSTED_PROXY_COUNT
+        self.ssl_header = settings.SECURE_PROXY_SSL_HEADER[0] if settings.SECURE_PROXY_SSL_HEADER else None
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.count or self.networks:
+            meta = request.META
+            peer = parse_address(meta.get("REMOTE_ADDR", ""))
+            if self.count or (peer is not None and self._is_proxy(peer)):
+                client = self._client(peer, meta.get("HTTP_X_FORWARDED_FOR", ""))
+                if client is not None:
+                    meta["REMOTE_ADDR"] = str(client)
+            elif self.ssl_header:
+                meta.pop(self.ssl_header, None)
+        return self.get_response(request)
+
+    def _is_proxy(self, address: Address) -> bool:
+        return any(address in network for network in self.networks)
+
+    def _client(self, peer: Address | None, forwarded_for: str) -> Address | None:
+        hops = [hop for hop in forwarded_for.split(",") if hop.strip()]
+        if self.count:
+            # The peer is the nearest proxy; the last count - 1 hops are the others.
+            if not hops:
+                return peer
+            return parse_address(hops[-self.count] if len(hops) >= self.count else hops[0]) or peer
+        client = peer
+        for hop in reversed(hops):
+            address = parse_address(hop)
+            if address is None:  # garbage: keep the last address a proxy of ours vouched for
+                break
+            client = address
+            if not self._is_proxy(address):
+                break
+        return client
+
+
+class ContentSecurityPolicyMiddleware:
+    """Sets settings.CONTENT_SECURITY_POLICY on every response that has no policy of its own.
+
+    (The scanner pages set a stricter one.) Scripts and styles come from our static files only. Two
+    additions depend on the request: forms may lead to the public host and the workspace hosts (sign-up
+    and "open workspace" redirect there), and the workspace's accent colour, which the editor's preview
+    (a srcdoc frame, which takes this page's policy) inlines the way the scanner page does, is allowed by
+    its hash.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.policy = settings.CONTENT_SECURITY_POLICY
+        self.domain = settings.QRCARDS_DOMAIN
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = self._policy(request)
+        return response
+
+    def _policy(self, request: HttpRequest) -> str:
+        try:
+            host = request.get_host()
+        except DisallowedHost:  # a malformed Host header, already answered with a 400
+            host = ""
+        port = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
+        origin = f"{request.scheme}://{{}}{':' + port if port else ''}"
+        directives = {name: list(sources) for name, sources in self.policy.items()}
+        directives["form-action"] += [origin.format(self.domain), origin.format("*." + self.domain)]
+        accent = getattr(getattr(request, "tenant", None), "accent_css", "")
+        if accent:
+            digest = base64.b64encode(hashlib.sha256(accent.encode()).digest()).decode()
+            directives["style-src"].append(f"'sha256-{digest}'")
+        return "; ".join(" ".join([name, *sources]) for name, sources in directives.items())
+
+
+class HealthCheckMiddleware:
+    """Answers /healthz before the host picks a workspace: probes (Render's, Docker's) bring host names of their own."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == "/healthz":
+            return healthz(request)
+        return self.get_response(request)
