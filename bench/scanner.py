@@ -118,7 +118,8 @@ def main() -> int:
             os.unlink(body_file.name)
     if args.steps:
         naive = results["naive"]
-        print("\nscan rps against the naive step: " + ", ".join(f"{s} {rps / naive:.1f}×" for s, rps in results.items()))
+        ratios = ", ".join(f"{s} {rps / naive:.1f}×" for s, rps in results.items())
+        print(f"\nscan rps against the naive step: {ratios}")
     return 0
 
 

@@ -164,14 +164,19 @@ def deployment(django_db_setup, django_db_blocker, tmp_path_factory):
         "TRUSTED_PROXIES": "127.0.0.1",
         "TRUSTED_PROXY_SSL_HEADER": "X-Forwarded-Proto",
         "REDIS_URL": "",
+        "SCAN_SPOOL_DIR": str(tmp / "spool"),
+        # deploy/start-web.sh runs `python` and `gunicorn` as the image has them: this interpreter's.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "LAST_GOOD_DIR": str(tmp / "last-good"),
     }
     try:
         # As the Dockerfile does at build time: production serves the collected, hashed static files.
         subprocess.run(  # noqa: S603 - our own interpreter
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=BASE_DIR, env=web_env, check=True
         )
-        web = subprocess.Popen(  # noqa: S603 - our own interpreter and config
-            [sys.executable, "-m", "gunicorn", "-c", "qrcards/gunicorn.conf.py"],
+        # As the image runs it: gunicorn and, beside it, the worker that writes the scans (deploy/start-web.sh).
+        web = subprocess.Popen(  # noqa: S603 - our own start script
+            [str(BASE_DIR / "deploy" / "start-web.sh")],
             cwd=BASE_DIR,
             env=web_env,
             stdout=web_log.open("wb"),
@@ -318,7 +323,7 @@ def test_a_scan_records_the_clients_network_not_caddys_even_if_the_client_names_
 
     from scans.models import Scan
 
-    # gunicorn writes scans shortly after the page (write-behind, or a worker): wait for it, a few seconds at most.
+    # The page hands the scan to the spool and the worker writes it: wait for it, a few seconds at most.
     deadline = time.monotonic() + 10
     networks: list[str] = []
     while not networks and time.monotonic() < deadline:

@@ -90,7 +90,7 @@ def test_the_dockerfile_builds_a_production_image_of_the_runtime_requirements_on
     assert "collectstatic --noinput" in text
     assert re.search(r"^USER (?!root)\w+", text, re.MULTILINE)
     assert "QRCARDS_ENV=production" in text
-    assert lines[-1] == 'CMD ["gunicorn", "-c", "qrcards/gunicorn.conf.py"]'
+    assert lines[-1] == 'CMD ["deploy/start-web.sh"]'
 
 
 def test_the_render_blueprint_has_the_shape_renders_spec_asks_for():
