@@ -247,3 +247,19 @@ SCANNER_PAGE_CACHE_SECONDS = 5
 # Scans are buffered in process and written in batches by a background thread
 # (scans/recording.py); off, each scan is written before the page is returned.
 SCANS_WRITE_BEHIND = True
+
+# --- Accounts and security (issue 10): kept in one block so it merges cleanly. ---------------------------
+# A session is a log-in only on the host it was made on (accounts.middleware.SessionHostMiddleware),
+# so a session cookie copied to another host is no log-in there. Right after SessionMiddleware.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+    "accounts.middleware.SessionHostMiddleware",
+)
+# Cache keys stay per workspace, except rate-limit counters: failed log-ins count per address and per
+# client on every host together (accounts/cache.py).
+CACHES["default"]["KEY_FUNCTION"] = "accounts.cache.make_key"
+CACHES["default"]["REVERSE_KEY_FUNCTION"] = "accounts.cache.reverse_key"
+# The port in links we e-mail (password resets, invitations, log-in links), never the one a request's Host
+# header names. Unset: none (the scheme's own) in production; in development, the port `make run` serves on.
+_bind_port = env_str("BIND", "127.0.0.1:8000").rsplit(":", 1)[-1]
+QRCARDS_PORT = env_int("QRCARDS_PORT", int(_bind_port) if _LOCAL and _bind_port.isdigit() else 0)
