@@ -307,10 +307,15 @@ def test_deleted_trails_show_as_deleted_can_be_filtered_and_can_not_be_edited(ve
     listing = client.get("/admin/trails/trail/").content.decode()
     deleted_only = client.get("/admin/trails/trail/", {"deleted": "yes"}).content.decode()
     live_only = client.get("/admin/trails/trail/", {"deleted": "no"}).content.decode()
-    client.post(f"/admin/trails/trail/{gone.pk}/change/", {"source": gone.source, "status": "published"})
+    edit = client.post(
+        f"/admin/trails/trail/{gone.pk}/change/",
+        {"source": gone.source, "status": "published", "stops-TOTAL_FORMS": "0", "stops-INITIAL_FORMS": "0"},
+    )
 
     assert "Deleted (published)" in listing
     assert "Harbour Walk" in deleted_only and "Old Town Walk" not in deleted_only
     assert "Old Town Walk" in live_only and "Harbour Walk" not in live_only
+    # Saving its document again would bring its retired stops (and their cards) back to life.
+    assert edit.status_code == 403
     with schema_context("alpha"):
         assert not Stop.objects.filter(trail_id=gone.pk, retired_at__isnull=True).exists()
