@@ -142,3 +142,11 @@ def test_an_invitation_from_someone_who_left_the_workspace_can_not_be_used(verif
 
     assert accepted.status_code == 404
     assert not Membership.objects.filter(user=newcomer).exists()
+
+
+def test_no_api_route_touches_members_invitations_or_keys():
+    """Roles are granted on the team page only. An API route for them must come with the tests above, for it."""
+    from qrcards.api import api
+
+    paths = api.get_openapi_schema(path_prefix="/api/v1/")["paths"]
+    assert not [path for path in paths if re.search(r"member|invitation|role|owner|key|team", path)]
