@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.http import HttpRequest, HttpResponse
+from django.http.request import split_domain_port
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 from django_tenants.utils import get_public_schema_name
 
 from accounts.models import Invitation, Membership
+from accounts.workspaces import email_url
+from lib.networks import network_of
 
 INVITATION_SESSION_KEY = "accounts_invitation"
 
@@ -36,6 +42,30 @@ def may_enter(request: HttpRequest, user) -> bool:
     if Membership.objects.filter(user=user, customer=customer).exists():
         return True
     return Invitation.objects.pending().filter(customer=customer, email__iexact=user.email).exists()
+
+
+def client_pseudonym(ip: str) -> str:
+    """A stand-in for a client address in rate-limit counters: its network (/24, /48), hashed with our secret key.
+
+    One network is one client (as in analytics), and the address can't be read back, even by
+    trying all 2**32 IPv4 addresses, without the secret key.
+    """
+    return "net-" + salted_hmac("accounts.client", network_of(ip) or ip, algorithm="sha256").hexdigest()[:32]
+
+
+def email_links(request: HttpRequest, value: Any) -> Any:
+    """`value`, if it is an absolute URL on this request's own host, with the canonical scheme and port.
+
+    allauth builds the links it mails (password reset, e-mail confirmation, sign-up) with
+    request.build_absolute_uri, that is, from the Host header the request came with.
+    """
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        return value
+    parts = urlsplit(value)
+    if parts.netloc.lower() != request.get_host().lower():
+        return value
+    path = parts.path + (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+    return email_url(split_domain_port(parts.netloc)[0], path)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -74,3 +104,23 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_logout_redirect_url(self, request: HttpRequest) -> str:
         return reverse("account_login")
+
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        # allauth counts an address's failed log-ins per site, its site being the request's host: five
+        # tries on every host. One person has one password on every host, so one count (accounts/cache.py
+        # keeps the counter itself global). Private in allauth 65.21; tests/accounts/test_log_in.py notices.
+        return credentials.get("email", credentials.get("username", "")).lower()
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """Not the address: allauth keys its rate-limit counters with this, in the cache (a table, or Redis)."""
+        return client_pseudonym(super().get_client_ip(request))
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Every e-mail's links use the canonical scheme and port (settings.QRCARDS_PORT), never the Host header's."""
+        request = self.request
+        if request is not None:
+            context = {name: email_links(request, value) for name, value in context.items()}
+            host = split_domain_port(request.get_host())[0]
+            # allauth's templates sign off with the site's "domain": without a sites framework, the Host header.
+            context.setdefault("current_site", SimpleNamespace(name="QRCards", domain=email_url(host, "")))
+        super().send_mail(template_prefix, email, context)

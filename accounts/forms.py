@@ -4,7 +4,8 @@ import re
 
 from django import forms
 
-from accounts.models import ApiKey, Customer, Invitation, Membership
+from accounts.models import LOGO_EXTENSIONS, ApiKey, Customer, Invitation, Membership
+from accounts.permissions import grantable_roles
 from lib.colours import contrast_ratio
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
@@ -61,9 +62,11 @@ class InvitationForm(forms.Form):
     email = forms.EmailField(label="E-mail address")
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.EDITOR)
 
-    def __init__(self, *args, customer: Customer, **kwargs) -> None:
+    def __init__(self, *args, customer: Customer, inviter_role: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.customer = customer
+        # Only the roles the inviter may give are offered, and so accepted: "owner" for owners only.
+        self.fields["role"].choices = grantable_roles(inviter_role)
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
@@ -76,6 +79,10 @@ class InvitationForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
+
+    def __init__(self, *args, actor_role: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = grantable_roles(actor_role)
 
 
 class ApiKeyForm(forms.Form):
@@ -92,7 +99,7 @@ class ApiKeyForm(forms.Form):
 class WorkspaceSettingsForm(forms.ModelForm):
     MAX_LOGO_BYTES = 1024 * 1024
     MAX_LOGO_SIDE = 2000
-    LOGO_FORMATS = {"PNG", "JPEG", "WEBP"}
+    LOGO_FORMATS = set(LOGO_EXTENSIONS)
     # Scanner pages' light backgrounds; the accent must read as text on them (WCAG AA).
     LIGHT_BACKGROUNDS = ("#fffdf8", "#ffffff")
 
@@ -135,15 +142,9 @@ class WorkspaceSettingsForm(forms.ModelForm):
             raise forms.ValidationError(
                 f"The logo must be at most {self.MAX_LOGO_SIDE} pixels on each side.", code="too_big"
             )
+        # Stored under the extension of what it is, not of what it was called ("poly.pdf" holding a PNG).
+        logo.name = f"logo.{LOGO_EXTENSIONS[image.format]}"
         return logo
-
-    def clean_time_zone(self) -> str:
-        import zoneinfo
-
-        value = self.cleaned_data["time_zone"].strip()
-        if value not in zoneinfo.available_timezones():
-            raise forms.ValidationError("Not a time zone we know, e.g. Europe/Paris.", code="invalid_time_zone")
-        return value
 
 
 class WorkspaceDeleteForm(forms.Form):

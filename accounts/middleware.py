@@ -1,12 +1,14 @@
-"""Choosing the workspace (and so the schema) from the request's host."""
+"""Choosing the workspace (and so the schema) from the request's host; keeping each session to its host."""
 
 from __future__ import annotations
 
 import logging
+from importlib import import_module
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.http.request import split_domain_port
 from django.template.loader import render_to_string
 from django_tenants.middleware.main import TenantMainMiddleware
 
@@ -85,3 +87,42 @@ class TenantMiddleware(TenantMainMiddleware):
         except OSError as error:
             logger.warning("could not keep a copy of host %s: %s", hostname, error)
         return tenant
+
+
+SESSION_HOST_KEY = "_qrcards_host"
+
+
+class SessionHostMiddleware:
+    """A session is a log-in only on the host it was made on. Goes right after SessionMiddleware.
+
+    Cookies are host-only, but every host's sessions live in one table: a session cookie copied
+    from one host to another would otherwise be a log-in there too (a staff member's, on every
+    /admin/). So a session records the host it was made on, and one presented on another host
+    is set aside for that request: a new, empty session takes its place (the visitor is
+    anonymous there), and the session itself is left alone, still working on its own host.
+    The cross-host hand-over (accounts.views.handoff) stays the only way across.
+
+    Bound to the host, not the workspace: a browser sends a host-only cookie back to its host
+    alone, so a person with a workspace on two hosts (a custom domain) logs in on each anyway;
+    binding to the host asks nothing more of them, and a cookie leaked from a host we don't
+    run ourselves (a customer's domain behind their own proxy) is no log-in on ours.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        self.session_store = import_module(settings.SESSION_ENGINE).SessionStore
+
+    def __call__(self, request):
+        host = split_domain_port(request.get_host())[0]
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            bound = request.session.get(SESSION_HOST_KEY)
+            if bound is None and not request.session.is_empty():
+                # Made before sessions were bound, or by the test client's force_login: bound where first used.
+                request.session[SESSION_HOST_KEY] = host
+            elif bound is not None and bound != host:
+                request.session = self.session_store()
+        response = self.get_response(request)
+        session = request.session
+        if session.modified and not session.is_empty() and SESSION_HOST_KEY not in session:
+            session[SESSION_HOST_KEY] = host
+        return response

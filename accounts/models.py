@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
+import logging
 import secrets
+import zoneinfo
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +14,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -19,6 +22,8 @@ from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_public_schema_name
 
 from accounts.schemas import clone_template_schema
+
+log = logging.getLogger(__name__)
 
 
 class UserManager(DjangoUserManager):
@@ -58,10 +63,39 @@ class User(AbstractUser):
         return self.email
 
 
+# A logo's file name ends in the extension of the format Pillow found in it (WorkspaceSettingsForm.clean_logo
+# names the upload so), never in whatever the uploader's file was called.
+LOGO_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+
+
 def _logo_path(customer: Customer, filename: str) -> str:
     # A fresh random name per upload: the URL changes with the file, so browsers may cache it for good.
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "png"
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if extension not in LOGO_EXTENSIONS.values():
+        extension = "bin"
     return f"workspaces/{customer.schema_name}/logo-{secrets.token_hex(8)}.{extension}"
+
+
+@functools.cache
+def known_time_zones() -> frozenset[str]:
+    # "localtime" is whatever the server's clock is set to: not a place.
+    return frozenset(zoneinfo.available_timezones() - {"localtime"})
+
+
+def validate_time_zone(value: str) -> None:
+    """A time zone of the IANA database (which PostgreSQL shares): analytics' days and scans depend on it."""
+    if value not in known_time_zones():
+        raise ValidationError("Not a time zone we know, e.g. Europe/Paris.", code="invalid_time_zone")
+
+
+@functools.cache
+def _zone_or_utc(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        # Logged once per process and name (cached): a bad row must never stop scans being recorded.
+        log.error("Unknown time zone %r on a workspace; using UTC until it is corrected", name)
+        return ZoneInfo("UTC")
 
 
 class Customer(TenantMixin):
@@ -70,11 +104,25 @@ class Customer(TenantMixin):
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
     # Settings the workspace's owners and admins change.
-    time_zone = models.CharField(max_length=64, default="UTC", help_text="Days in analytics start at midnight here.")
-    scan_retention_days = models.PositiveIntegerField(default=400, help_text="Raw scans older than this are deleted.")
+    # The limits below are the model's, so the dashboard's settings form and the staff admin share them.
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="Days in analytics start at midnight here, e.g. Europe/Paris.",
+    )
+    scan_retention_days = models.PositiveIntegerField(
+        default=400,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="Raw scans older than this are deleted (1 to 3650 days); daily totals are kept.",
+    )
     record_country = models.BooleanField(default=True, help_text="Look up each scan's country.")
     record_referrer = models.BooleanField(default=True, help_text="Keep the page a scan came from.")
-    api_requests_per_minute = models.PositiveIntegerField(default=600)
+    api_requests_per_minute = models.PositiveIntegerField(
+        default=600,
+        validators=[MinValueValidator(1), MaxValueValidator(60_000)],
+        help_text="Per API key (1 to 60000).",
+    )
     # Branding, shown on scanner pages.
     accent_colour = models.CharField(
         max_length=7,
@@ -99,7 +147,8 @@ class Customer(TenantMixin):
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.time_zone)
+        """The workspace's time zone; UTC (and an error in the log) if the stored name is not one."""
+        return _zone_or_utc(self.time_zone)
 
     def today(self) -> datetime.date:
         """Today in the workspace's time zone: its analytics' days start at its own midnight."""
@@ -127,6 +176,20 @@ class Customer(TenantMixin):
         # (accounts.middleware), so a cached value lives no longer than the host cache does.
         domain = self.domains.filter(is_primary=True).first()
         return domain.domain if domain else f"{self.schema_name}.{settings.QRCARDS_DOMAIN}"
+
+    def content_counts(self) -> list[tuple[str, int]]:
+        """How many rows each table of its own schema holds (trails, stops, scans...): what deleting it destroys.
+
+        Found from the apps that live in workspace schemas only, so this module names none of them.
+        """
+        from django.apps import apps
+        from django_tenants.utils import schema_context
+
+        own_apps = [name for name in settings.TENANT_APPS if name not in settings.SHARED_APPS]
+        configs = [config for config in apps.get_app_configs() if config.name in own_apps]
+        models_here = [model for config in configs for model in config.get_models()]
+        with schema_context(self.schema_name):
+            return [(str(model._meta.verbose_name_plural), model._base_manager.count()) for model in models_here]
 
     @transaction.atomic
     def delete_workspace(self) -> None:
@@ -158,6 +221,13 @@ class LastOwnerError(ValidationError):
         super().__init__("A workspace needs an owner: make someone else an owner first.", code="last_owner")
 
 
+class MembershipQuerySet(models.QuerySet):
+    def keeps_an_owner(self, customer_id: int, *, losing: set[int]) -> bool:
+        """Whether `customer_id` still has an owner once the memberships `losing` stop being owners."""
+        owners = self.filter(customer_id=customer_id, role=Membership.Role.OWNER).exclude(pk__in=losing)
+        return owners.exists()
+
+
 class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
@@ -170,11 +240,36 @@ class Membership(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = MembershipQuerySet.as_manager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "customer"], name="one_membership_per_workspace")]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.customer} ({self.role})"
+
+    def clean(self) -> None:
+        """The rules every form that edits a membership shares (the staff admin's among them).
+
+        A membership is not moved to another person or workspace (that would remove it
+        from one without the last-owner check), and the last owner is not demoted.
+        change_role() and remove() check again, under a lock, when the change is made.
+        """
+        super().clean()
+        if self.pk is None:
+            return
+        stored = Membership.objects.filter(pk=self.pk).values("user_id", "customer_id").first()
+        if stored is None:
+            return
+        if (stored["user_id"], stored["customer_id"]) != (self.user_id, self.customer_id):
+            raise ValidationError("A membership can't be moved: add a new one and remove this one.", code="moved")
+        if self.role != self.Role.OWNER and self.is_last_owner():
+            raise LastOwnerError()
+
+    def is_last_owner(self) -> bool:
+        """Whether this is its workspace's only owner, as stored (not locked: for forms; the change locks)."""
+        owners = Membership.objects.filter(customer_id=self.customer_id, role=self.Role.OWNER)
+        return list(owners.values_list("pk", flat=True)) == [self.pk]
 
     def _is_last_owner(self) -> bool:
         # Locking the workspace's owners makes two owners demoting each other at once take turns.
@@ -187,18 +282,30 @@ class Membership(models.Model):
 
     @transaction.atomic
     def change_role(self, role: str) -> None:
+        # The stored role, not self.role, decides: a form may have set self.role already.
         if role not in self.Role.values:
             raise ValidationError("Unknown role.", code="invalid_role")
-        if self.role == self.Role.OWNER and role != self.Role.OWNER and self._is_last_owner():
+        if role != self.Role.OWNER and self._is_last_owner():
             raise LastOwnerError()
         self.role = role
         self.save(update_fields=["role"])
 
     @transaction.atomic
     def remove(self) -> None:
-        if self.role == self.Role.OWNER and self._is_last_owner():
+        if self._is_last_owner():
             raise LastOwnerError()
         self.delete()
+
+
+class InvitationVoid(ValidationError):
+    """Whoever sent the invitation may no longer grant its role."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This invitation can't be used any more: whoever sent it may no longer give this role. "
+            "Ask an owner of the workspace to invite you again.",
+            code="invitation_void",
+        )
 
 
 class InvitationQuerySet(models.QuerySet):
@@ -259,13 +366,32 @@ class Invitation(models.Model):
             return None
         return invitation
 
-    def resend(self) -> None:
+    def resend(self, *, by: User) -> None:
+        """Send it again as `by`'s invitation: it is `by`'s role that must allow the role it grants."""
         self.sent_at = timezone.now()
-        self.save(update_fields=["sent_at"])
+        self.invited_by = by
+        self.save(update_fields=["sent_at", "invited_by"])
+
+    def issuer_may_grant(self) -> bool:
+        """Whether whoever sent it may, as of now, grant its role: an owner invitation needs a sender still an owner."""
+        from accounts.permissions import may_grant
+
+        role = (
+            Membership.objects.filter(user_id=self.invited_by_id, customer_id=self.customer_id)
+            .values_list("role", flat=True)
+            .first()
+        )
+        return role is not None and may_grant(role, self.role)
 
     @transaction.atomic
     def accept(self, user: User) -> Membership:
-        """Join `user` to the workspace; someone already a member keeps the role they have."""
+        """Join `user` to the workspace; someone already a member keeps the role they have.
+
+        Raises InvitationVoid if its sender may no longer grant its role (an owner who has since
+        stepped down, an admin who left): the link would otherwise outlive the power that made it.
+        """
+        if not self.issuer_may_grant():
+            raise InvitationVoid()
         membership, _ = Membership.objects.get_or_create(
             user=user, customer=self.customer, defaults={"role": self.role}
         )

@@ -31,6 +31,21 @@ def can(role: str, ability: str) -> bool:
     return role in ABILITIES[ability]
 
 
+def may_manage(actor_role: str, member_role: str) -> bool:
+    """Whether `actor_role` may change the role of, or remove, a member whose role is `member_role`."""
+    return can(actor_role, "manage_members") and (member_role != Role.OWNER or can(actor_role, "manage_owners"))
+
+
+def may_grant(actor_role: str, role: str) -> bool:
+    """Whether `actor_role` may give someone `role`, by a role change or an invitation (owners only make owners)."""
+    return may_manage(actor_role, role)
+
+
+def grantable_roles(actor_role: str) -> list[tuple[str, str]]:
+    """The role choices to offer someone of `actor_role`: "owner" only to owners."""
+    return [(value, label) for value, label in Role.choices if may_grant(actor_role, value)]
+
+
 def membership_for(request: HttpRequest) -> Membership | None:
     """The logged-in user's membership of the request's workspace, or None."""
     if not request.user.is_authenticated or getattr(request, "tenant", None) is None:

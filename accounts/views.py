@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import logging
-import mimetypes
 import time
 
 from allauth.account.adapter import get_adapter
@@ -15,6 +14,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
+from PIL import Image, UnidentifiedImageError
 
 from accounts.adapter import INVITATION_SESSION_KEY, on_public_host
 from accounts.forms import (
@@ -27,9 +27,10 @@ from accounts.forms import (
     WorkspaceSettingsForm,
 )
 from accounts.models import ApiKey, Customer, Invitation, Membership, User
-from accounts.permissions import can, member_required
+from accounts.permissions import grantable_roles, may_grant, may_manage, member_required
 from accounts.workspaces import (
     create_workspace,
+    email_url,
     make_handoff_token,
     public_url,
     use_handoff_token,
@@ -54,7 +55,7 @@ def _get_invitation(request: HttpRequest, pk: int) -> Invitation:
 
 
 def _send_invitation(request: HttpRequest, invitation: Invitation) -> None:
-    url = workspace_url(request, invitation.customer, reverse("invitation-accept", args=[invitation.token()]))
+    url = email_url(invitation.customer.primary_host, reverse("invitation-accept", args=[invitation.token()]))
     context = {"invitation": invitation, "workspace": invitation.customer, "url": url, "inviter": request.user}
     get_adapter(request).send_mail("accounts/email/invitation", invitation.email, context)
 
@@ -76,14 +77,13 @@ def workspace_finder(request: HttpRequest) -> HttpResponse:
         email = form.cleaned_data["email"]
         if ratelimit.consume(request, action="find_workspaces", key=email):
             memberships = Membership.objects.filter(user__email__iexact=email, user__is_active=True)
+            login_path = reverse("account_login", urlconf=settings.ROOT_URLCONF)
             workspaces = [
-                (
-                    m.customer,
-                    workspace_url(request, m.customer, reverse("account_login", urlconf=settings.ROOT_URLCONF)),
-                )
+                (m.customer, email_url(m.customer.primary_host, login_path))
                 for m in memberships.select_related("customer").order_by("customer__name")
             ]
-            context = {"workspaces": workspaces, "signup_url": request.build_absolute_uri(reverse("account_signup"))}
+            signup_url = email_url(settings.QRCARDS_DOMAIN, reverse("account_signup"))
+            context = {"workspaces": workspaces, "signup_url": signup_url}
             get_adapter(request).send_mail("accounts/email/workspaces", email, context)
         return render(request, "accounts/workspace_finder_sent.html", {"email": email})
     return render(request, "accounts/workspace_finder.html", {"form": form})
@@ -154,7 +154,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if on_public_host(request):
         raise Http404("No such page.")
     invitation = Invitation.from_token(token, customer=request.tenant)
-    if invitation is None:
+    if invitation is None or not invitation.issuer_may_grant():
         return render(request, "accounts/invitation_invalid.html", status=404)
     if not request.user.is_authenticated:
         # Remember the invitation through sign-up or log-in; the link came by e-mail,
@@ -166,7 +166,10 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if request.user.email.lower() != invitation.email.lower():
         return render(request, "accounts/invitation_other_user.html", {"invitation": invitation}, status=403)
     if request.method == "POST":
-        invitation.accept(request.user)
+        try:
+            invitation.accept(request.user)
+        except ValidationError:  # its sender lost the power to grant its role a moment ago
+            return render(request, "accounts/invitation_invalid.html", status=404)
         request.session.pop(INVITATION_SESSION_KEY, None)
         messages.success(request, f"Welcome to {invitation.customer.name}.")
         return redirect("scans:dashboard")
@@ -178,12 +181,19 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 def _team_page(request: HttpRequest, form: InvitationForm | None = None, status: int = 200) -> HttpResponse:
     customer = request.tenant
+    actor = request.membership.role
+    members = list(Membership.objects.filter(customer=customer).select_related("user").order_by("user__email"))
+    for member in members:
+        member.manageable = may_manage(actor, member.role)  # an admin sees owners, but can't touch them
+    invitations = list(Invitation.objects.filter(customer=customer, accepted_at__isnull=True).order_by("email"))
+    for invitation in invitations:
+        invitation.resendable = may_grant(actor, invitation.role)
     context = {
         "section": "team",
-        "members": Membership.objects.filter(customer=customer).select_related("user").order_by("user__email"),
-        "invitations": Invitation.objects.filter(customer=customer, accepted_at__isnull=True).order_by("email"),
-        "form": form or InvitationForm(customer=customer),
-        "roles": Membership.Role.choices,
+        "members": members,
+        "invitations": invitations,
+        "form": form or InvitationForm(customer=customer, inviter_role=actor),
+        "roles": grantable_roles(actor),
     }
     return render(request, "accounts/team.html", context, status=status)
 
@@ -197,7 +207,7 @@ def team(request: HttpRequest) -> HttpResponse:
 @member_required("manage_members")
 @require_POST
 def invitation_create(request: HttpRequest) -> HttpResponse:
-    form = InvitationForm(request.POST, customer=request.tenant)
+    form = InvitationForm(request.POST, customer=request.tenant, inviter_role=request.membership.role)
     if not form.is_valid():
         return _team_page(request, form, status=400)
     if not ratelimit.consume(request, action="invite_member", user=request.user):
@@ -218,7 +228,10 @@ def invitation_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = _get_invitation(request, pk)
-    invitation.resend()
+    if not may_grant(request.membership.role, invitation.role):
+        messages.error(request, "Only an owner can send an invitation to become an owner.")
+        return redirect("accounts:team")
+    invitation.resend(by=request.user)
     _send_invitation(request, invitation)
     messages.success(request, f"Invitation sent to {invitation.email} again; earlier links no longer work.")
     return redirect("accounts:team")
@@ -237,15 +250,14 @@ def invitation_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def member_role(request: HttpRequest, pk: int) -> HttpResponse:
     member = _get_member(request, pk)
-    form = RoleForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Choose one of the roles.")
-        return redirect("accounts:team")
-    # Only an owner may make or unmake owners, or an admin could take the workspace over.
-    if Membership.Role.OWNER in (member.role, form.cleaned_data["role"]) and not can(
-        request.membership.role, "manage_owners"
-    ):
+    # Only an owner may make or unmake owners, or an admin could take the workspace over:
+    # the form offers, and so accepts, only the roles this member may give.
+    if not may_manage(request.membership.role, member.role):
         messages.error(request, "Only an owner can change who is an owner.")
+        return redirect("accounts:team")
+    form = RoleForm(request.POST, actor_role=request.membership.role)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles you may give.")
         return redirect("accounts:team")
     try:
         member.change_role(form.cleaned_data["role"])
@@ -260,7 +272,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     member = _get_member(request, pk)
-    if member.role == Membership.Role.OWNER and not can(request.membership.role, "manage_owners"):
+    if not may_manage(request.membership.role, member.role):
         messages.error(request, "Only an owner can remove an owner.")
         return redirect("accounts:team")
     try:
@@ -329,9 +341,15 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/settings.html", {"section": "settings", "form": form}, status=status)
 
 
+LOGO_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+
 @require_safe
 def workspace_logo(request: HttpRequest) -> HttpResponse:
-    """The workspace's logo, served from its own host only; the URL changes with the file, so it is cached for good."""
+    """The workspace's logo, served from its own host only; the URL changes with the file, so it is cached for good.
+
+    Its Content-Type is that of what the file holds, as Pillow reads it, never one guessed from its name.
+    """
     logo = request.tenant.logo
     if not logo:
         raise Http404("No logo.")
@@ -339,10 +357,25 @@ def workspace_logo(request: HttpRequest) -> HttpResponse:
         handle = logo.open("rb")
     except FileNotFoundError:
         raise Http404("No logo.") from None
-    response = FileResponse(handle, content_type=mimetypes.guess_type(logo.name)[0] or "application/octet-stream")
+    content_type = _image_type(handle)
+    if content_type is None:
+        handle.close()
+        raise Http404("No logo.")
+    response = FileResponse(handle, content_type=content_type)
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def _image_type(handle) -> str | None:
+    """The Content-Type of the image in `handle` (left at its start), or None if it isn't a logo format."""
+    try:
+        with Image.open(handle) as image:  # reads the header only
+            content_type = LOGO_TYPES.get(image.format)
+    except (UnidentifiedImageError, OSError):
+        content_type = None
+    handle.seek(0)
+    return content_type
 
 
 @require_http_methods(["GET", "POST"])

@@ -44,6 +44,16 @@ def on_request_port(request: HttpRequest, host: str) -> str:
     return f"{host}:{port}" if port else host
 
 
+def email_url(host: str, path: str = "/") -> str:
+    """An absolute URL on `host` for an e-mail: the canonical scheme and port, whatever the request said.
+
+    Not on_request_port: a Host header is written by whoever sends the request, so a reset link
+    built from it could send its reader (and the reset key) to a port of the sender's choosing.
+    """
+    port = settings.QRCARDS_PORT
+    return f"{settings.ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{host}{f':{port}' if port else ''}{path}"
+
+
 def workspace_url(request: HttpRequest, customer: Customer, path: str = "/") -> str:
     """An absolute URL on `customer`'s host, with the scheme and port this request came in on."""
     return f"{request.scheme}://{on_request_port(request, customer.primary_host)}{path}"

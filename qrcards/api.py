@@ -1,13 +1,14 @@
 """The REST API at /api/v1/ on workspace hosts: who may call it, how often, and how errors look.
 
-The endpoints live beside their models (trails/api.py, scans/api.py) and take their shared
-types from here; qrcards/urls_tenant.py mounts them on the one NinjaAPI defined here, with its
-OpenAPI schema at /api/v1/openapi.json and docs at /api/v1/docs.
+The endpoints live beside their models (trails/api.py, scans/api.py, with the field types they
+share in qrcards/api_fields.py); this module joins them into one NinjaAPI with its OpenAPI schema
+at /api/v1/openapi.json and docs at /api/v1/docs.
 
 Every request is checked in this order:
 1. body size (413, before the body is read),
-2. who is calling: an API key of *this* workspace (`Authorization: Bearer qrc_…`) or a
-   logged-in member of it using the dashboard's session (401 otherwise),
+2. who is calling: an API key of *this* workspace (`Authorization: Bearer qrc_…`, or
+   `X-API-Key: qrc_…`) or a logged-in member of it using the dashboard's session (401
+   otherwise); a client network that sent too many wrong keys gets 429 before its key is looked at,
 3. the caller's rate limit (429 with Retry-After),
 4. whether the caller may write, for POST, PUT, PATCH and DELETE (403 otherwise).
 
@@ -22,23 +23,25 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import wraps
-from typing import Annotated, Any
+from typing import Any
 
+from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern
-from ninja import NinjaAPI, Path, Router
+from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.security import APIKeyCookie, HttpBearer
+from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 from ninja.utils import check_csrf
-from pydantic import AfterValidator
 
 from accounts.models import ApiKey, User
 from accounts.permissions import can, membership_for
+from scans import api as scans_api
+from trails import api as trails_api
 from trails.models import InvalidDocument, StaleVersion
 from trails.qr import InvalidQrOptions
 
@@ -51,23 +54,10 @@ MAX_BODY_BYTES = 1024 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ERROR_STATUSES = (400, 401, 403, 404, 413, 422, 429)
 RATE_WINDOW_SECONDS = 60
-
-MAX_ID = 2**63 - 1  # ids are PostgreSQL bigints: a larger number can name nothing
-Id = Path[int, {"ge": 1, "le": MAX_ID}]
-
-
-def storable_text(text: str) -> str:
-    """PostgreSQL stores no NUL character, and UTF-8 has no lone surrogates: refuse both as bad input."""
-    if "\x00" in text:
-        raise ValueError("Text can't contain NUL characters.")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("Text must be valid Unicode (it has a lone surrogate).") from None
-    return text
-
-
-StorableText = Annotated[str, AfterValidator(storable_text)]
+# Wrong API keys a client network (/24, /48) may send a minute, over all workspaces. A key is 256
+# random bits, so this is not what keeps one from being guessed; it keeps a guesser from costing
+# us a database query per try, at full speed, for ever.
+FAILED_KEYS_PER_MINUTE = 20
 
 
 class ApiError(Exception):
@@ -120,33 +110,79 @@ def _admit(request: HttpRequest, caller: Caller, *, write: bool | None) -> Calle
 
 
 def _count_request(caller: Caller, *, limit: int) -> None:
-    """Allow `limit` requests per caller per clock minute; raise a 429 past that.
+    """Allow `limit` requests per caller per clock minute; raise a 429 past that. The cache's key
+    function prefixes the workspace's schema."""
+    count = _count(caller.rate_key)
+    if count is not None and count > limit:
+        _too_many(f"Over the limit of {limit} requests a minute", limit)
+
+
+def _count(name: str) -> int | None:
+    """Count one more for `name` in this clock minute and return the count; None if the cache is away.
 
     A fixed window per clock minute: cache.add then cache.incr, two round trips to Redis,
     where incr is atomic. The database cache's incr reads then writes, so a burst may slip a
-    few requests past it: good enough for a limit, not a quota. The cache's key function
-    prefixes the workspace's schema.
+    few requests past it: good enough for a limit, not a quota.
     """
-    now = time.time()
-    key = f"{caller.rate_key}:{int(now // RATE_WINDOW_SECONDS)}"
+    key = f"{name}:{int(time.time() // RATE_WINDOW_SECONDS)}"
     try:
         cache.add(key, 0, timeout=RATE_WINDOW_SECONDS * 2)
-        count = cache.incr(key)
+        return cache.incr(key)
     except ValueError:  # the entry expired between add and incr
         cache.add(key, 1, timeout=RATE_WINDOW_SECONDS * 2)
-        count = 1
+        return 1
     except Exception:  # a cache outage should not bring every integration to a halt
         logger.warning("API rate limit not counted: the cache is unavailable", exc_info=True)
-        return
-    if count > limit:
-        retry_after = RATE_WINDOW_SECONDS - int(now) % RATE_WINDOW_SECONDS
-        raise ApiError(
-            429,
-            "rate_limited",
-            f"Over the limit of {limit} requests a minute; retry in {retry_after} s.",
-            details={"limit": limit, "retry_after": retry_after},
-            headers={"Retry-After": str(retry_after)},
-        )
+        return None
+
+
+def _counted(name: str) -> int:
+    """How many `name` has counted in this clock minute (0 if the cache is away)."""
+    try:
+        return cache.get(f"{name}:{int(time.time() // RATE_WINDOW_SECONDS)}", 0)
+    except Exception:
+        logger.warning("API rate limit not read: the cache is unavailable", exc_info=True)
+        return 0
+
+
+def _too_many(message: str, limit: int) -> None:
+    retry_after = RATE_WINDOW_SECONDS - int(time.time()) % RATE_WINDOW_SECONDS
+    raise ApiError(
+        429,
+        "rate_limited",
+        f"{message}; retry in {retry_after} s.",
+        details={"limit": limit, "retry_after": retry_after},
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def _failed_keys_counter(request: HttpRequest) -> str:
+    """The counter of wrong keys from this request's client network, the same on every host.
+
+    Named by the network's keyed hash (accounts.adapter.client_pseudonym), never its address;
+    "rl:" keys are global (accounts/cache.py).
+    """
+    try:
+        client = get_adapter(request).get_client_ip(request)
+    except PermissionDenied:  # no client address at all
+        client = "unknown"
+    return f"rl:api-key-failed:{client}"
+
+
+def _authenticate_key(request: HttpRequest, secret: str | None, *, write: bool | None) -> Caller | None:
+    """The caller `secret` stands for, if it is an active key of this workspace. Wrong keys are counted
+    per client network; past the limit, every key it sends is refused unread, right or wrong, so the
+    answer tells a guesser nothing."""
+    if not secret:
+        return None
+    counter = _failed_keys_counter(request)
+    if _counted(counter) >= FAILED_KEYS_PER_MINUTE:
+        _too_many(f"Over the limit of {FAILED_KEYS_PER_MINUTE} wrong API keys a minute", FAILED_KEYS_PER_MINUTE)
+    key = ApiKey.objects.authenticate(secret, customer=request.tenant)
+    if key is None:
+        _count(counter)
+        return None
+    return _admit(request, Caller(can_write=key.can_write, key=key), write=write)
 
 
 class ApiKeyAuth(HttpBearer):
@@ -157,10 +193,21 @@ class ApiKeyAuth(HttpBearer):
         super().__init__()
 
     def authenticate(self, request: HttpRequest, token: str) -> Caller | None:
-        key = ApiKey.objects.authenticate(token, customer=request.tenant)
-        if key is None:
-            return None
-        return _admit(request, Caller(can_write=key.can_write, key=key), write=self.write)
+        return _authenticate_key(request, token, write=self.write)
+
+
+class ApiKeyHeader(APIKeyHeader):
+    """`X-API-Key: qrc_…`, as clients written to the original QRCards plan send it: the same keys."""
+
+    param_name = "X-API-Key"
+
+    def __init__(self, *, write: bool | None = None) -> None:
+        self.write = write
+        super().__init__()
+        self.openapi_name = "ApiKeyHeader"  # the scheme's name in the OpenAPI schema
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Caller | None:
+        return _authenticate_key(request, key, write=self.write)
 
 
 class MemberSession(APIKeyCookie):
@@ -184,9 +231,9 @@ class MemberSession(APIKeyCookie):
         return _admit(request, caller, write=self.write)
 
 
-AUTH = [ApiKeyAuth(), MemberSession()]
+AUTH = [ApiKeyAuth(), ApiKeyHeader(), MemberSession()]
 # For the few POSTs that change nothing (assembling a preview): a read key may use them.
-READ_AUTH = [ApiKeyAuth(write=False), MemberSession(write=False)]
+READ_AUTH = [ApiKeyAuth(write=False), ApiKeyHeader(write=False), MemberSession(write=False)]
 
 
 # Body size ------------------------------------------------------------------------------------------------
@@ -283,7 +330,8 @@ api = QrCardsApi(
     version="1",
     description=(
         "Trails, stops, QR images, scans and stats of one workspace, on that workspace's host. "
-        "Authenticate with `Authorization: Bearer qrc_…` (an API key made under Dashboard → API keys)."
+        "Authenticate with `Authorization: Bearer qrc_…` or `X-API-Key: qrc_…` (an API key made under "
+        "Dashboard → API keys)."
     ),
     urls_namespace="api",
     auth=AUTH,
@@ -314,10 +362,10 @@ def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
 @api.exception_handler(AuthenticationError)
 def _not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="api"'}
-    if "Authorization" in request.headers:
+    if "Authorization" in request.headers or "X-API-Key" in request.headers:
         message = "This API key is not one of this workspace's active keys."
         return error_response(401, "invalid_api_key", message, headers=headers)
-    message = "Send an API key of this workspace: Authorization: Bearer qrc_…"
+    message = "Send an API key of this workspace: Authorization: Bearer qrc_… (or X-API-Key: qrc_…)"
     return error_response(401, "not_authenticated", message, headers=headers)
 
 
@@ -379,10 +427,14 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error_response(500, "server_error", "Something went wrong on our side; it has been logged.")
 
 
-# Unknown paths ---------------------------------------------------------------------------------------------
+# Routes ---------------------------------------------------------------------------------------------------
 
-# Mounted last (qrcards/urls_tenant.py), so it matches only what nothing else did: unknown API paths answer
-# in the API's shape.
+# The preview router first: "/trails/preview" must not be taken for a trail id.
+api.add_router("/trails", trails_api.preview_router, auth=READ_AUTH, tags=["trails"])
+api.add_router("/trails", trails_api.router, tags=["trails"])
+api.add_router("", scans_api.router, tags=["scans"])
+
+# Last, so it matches only what nothing else did: unknown API paths answer in the API's shape.
 not_found_router = Router()
 
 
@@ -391,3 +443,6 @@ not_found_router = Router()
 )
 def unknown_path(request: HttpRequest, rest: str) -> HttpResponse:
     raise Http404("No such API endpoint.")
+
+
+api.add_router("", not_found_router)

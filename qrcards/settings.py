@@ -168,6 +168,8 @@ MIDDLEWARE = [
     "accounts.middleware.TenantMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # A session is a log-in only on the host it was made on: a cookie copied to another host is no log-in there.
+    "accounts.middleware.SessionHostMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -230,7 +232,8 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "qrcards_cache"}
     )
     # Every key carries the schema it was made in, so no workspace can read another's entries.
-    | {"KEY_FUNCTION": "django_tenants.cache.make_key", "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key"},
+    # Except rate-limit counters: failed log-ins count per client on every host together (accounts/cache.py).
+    | {"KEY_FUNCTION": "accounts.cache.make_key", "REVERSE_KEY_FUNCTION": "accounts.cache.reverse_key"},
 }
 
 AUTH_USER_MODEL = "accounts.User"
@@ -271,6 +274,10 @@ ACCOUNT_RATE_LIMITS = {
 # Links in e-mails: https, except in development (*.localhost has no certificate).
 _LOCAL = DEBUG or QRCARDS_DOMAIN == "localhost" or QRCARDS_DOMAIN.endswith(".localhost")
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env_str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", "http" if _LOCAL else "https")
+# The port in links we e-mail (password resets, invitations, log-in links), never the one a request's Host
+# header names. Unset: none (the scheme's own) in production; in development, the port `make run` serves on.
+_bind_port = env_str("BIND", "127.0.0.1:8000").rsplit(":", 1)[-1]
+QRCARDS_PORT = env_int("QRCARDS_PORT", int(_bind_port) if _LOCAL and _bind_port.isdigit() else 0)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "QRCards"
 

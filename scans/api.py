@@ -17,7 +17,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import ValidationError as RequestValidationError
 from pydantic import AfterValidator, model_validator
 
-from qrcards.api import MAX_ID
+from qrcards.api_fields import MAX_ID
 from scans import rollups
 from scans.analytics import Report, Row, build_report
 from scans.export import scans_csv

@@ -29,10 +29,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from psycopg import sql
 
+from lib.networks import network_of
 from lib.timed import TimedCache
 from scans import queue
 from scans.models import Scan, VisitorSalt
-from scans.visitors import country_for_ip, describe_client, truncate_ip, visitor_hash
+from scans.visitors import country_for_ip, describe_client, visitor_hash
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def _pending_scan(*, stop_id: int, trail_id: int, request: HttpRequest) -> Pendi
         method=request.method or "GET",
         referrer=referrer,
         country=country_for_ip(ip) if workspace.record_country else "",
-        ip=truncate_ip(ip),
+        ip=network_of(ip),
         # The salt changes at the workspace's midnight, so a visitor is one visitor for one day of its analytics.
         # Without it (the database away since before this process first needed today's) the visitor is unknown.
         visitor=visitor_hash(ip=ip, user_agent=user_agent, salt=salt) if salt else "",

@@ -101,7 +101,7 @@ LEFT JOIN (SELECT day, count(*) AS scans FROM source GROUP BY day) AS counted ON
 
 def source_params(*, first: datetime.date, last: datetime.date, workspace: Customer) -> dict[str, object]:
     """Parameters of SOURCE_CTES for the days `first` to `last`, both included."""
-    return {"tz": workspace.time_zone, "start": workspace.midnight(first), "end": workspace.midnight(last + ONE_DAY)}
+    return {"tz": workspace.zone.key, "start": workspace.midnight(first), "end": workspace.midnight(last + ONE_DAY)}
 
 
 def runs(

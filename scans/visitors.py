@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import ipaddress
 import os
 import re
 import secrets
@@ -18,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import ua_parser
 from crawlerdetect import CrawlerDetect
+
+from lib.networks import parse_ip
 
 if TYPE_CHECKING:
     from geoip2fast import GeoIP2Fast
@@ -118,40 +119,16 @@ def _crawler_detect() -> CrawlerDetect:
     return CrawlerDetect()
 
 
-def truncate_ip(ip: str) -> str:
-    """The network of an address: IPv4 to its /24, IPv6 to its /48.
-
-    "203.0.113.77" gives "203.0.113.0". An IPv4-mapped IPv6 address is treated
-    as IPv4. Anything that isn't an address gives "".
-    """
-    address = _parse_ip(ip)
-    if address is None:
-        return ""
-    host_bits = 32 - 24 if address.version == 4 else 128 - 48
-    # Zeroing the host bits is ip_network(...).network_address, four times faster.
-    return str(type(address)(int(address) >> host_bits << host_bits))
-
-
 def country_for_ip(ip: str) -> str:
     """ISO 3166 alpha-2 country code of the full address, from bundled offline
     data; "" for private, reserved, invalid and unknown addresses.
     """
-    address = _parse_ip(ip)
+    address = parse_ip(ip)
     if address is None or not address.is_global:
         return ""
     code: str = _geoip().lookup(str(address)).country_code
     # geoip2fast answers "--" for networks it has no country for.
     return code if len(code) == 2 and code.isalpha() else ""
-
-
-def _parse_ip(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        address = ipaddress.ip_address(ip.strip())
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return address.ipv4_mapped
-    return address
 
 
 @functools.cache

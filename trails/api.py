@@ -19,7 +19,7 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import AfterValidator
 
 import dap
-from qrcards.api import Id, storable_text
+from qrcards.api_fields import Id, storable_text
 from trails.downloads import card_host, qr_download
 from trails.forms import QrOptionsForm
 from trails.models import Stop, Trail

@@ -90,3 +90,33 @@ def test_a_workspaces_logo_is_served_only_on_its_own_host(owner_a, client_b, wor
 
     assert owner_a.get(workspace_a.logo_url).status_code == 200
     assert client_b.get(workspace_a.logo_url).status_code == 404
+
+
+def test_a_logo_is_served_as_what_it_holds_not_as_what_it_was_called(owner_a, workspace_a):
+    upload = png()
+    upload.name = "poly.pdf"
+
+    assert owner_a.post("/dashboard/settings/", settings_form(logo=upload)).status_code == 302
+    workspace_a.refresh_from_db()
+
+    assert workspace_a.logo.name.endswith(".png")
+    response = owner_a.get(workspace_a.logo_url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+
+
+@pytest.mark.parametrize(("content", "served_as"), [(png().read(), "image/png"), (b"%PDF-1.4 not an image", None)])
+def test_a_stored_logo_named_otherwise_is_served_by_its_content(owner_a, workspace_a, content, served_as):
+    """Logos uploaded before names followed content keep their old name: the name still decides nothing."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    name = default_storage.save("workspaces/alpha/logo-0123456789abcdef.pdf", ContentFile(content))
+    Customer.objects.filter(pk=workspace_a.pk).update(logo=name)
+    workspace = Customer.objects.get(pk=workspace_a.pk)
+
+    response = owner_a.get(workspace.logo_url)
+
+    if served_as:
+        assert response.status_code == 200 and response["Content-Type"] == served_as
+    else:
+        assert response.status_code == 404

@@ -54,13 +54,41 @@ def test_failed_log_ins_are_rate_limited(verified_cast):
     assert client.get("/dashboard/").status_code == 302
 
 
-def test_failed_staff_admin_log_ins_are_rate_limited(verified_cast):
+def test_failed_log_ins_of_one_address_are_counted_on_every_host_together(verified_cast):
+    """Five tries in all, not five on the public host plus five on each of the address's workspaces."""
+    viewer = verified_cast.viewer.email
+    for host in (None, None, verified_cast.workspace_a, verified_cast.workspace_b, verified_cast.workspace_a):
+        assert b"not correct" in _log_in(host_client(host), viewer, "wrong").content
+    client = host_client(verified_cast.workspace_a)
+    response = _log_in(client, viewer)  # even the right password, now
+    assert b"Too many failed login attempts" in response.content
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_failed_log_ins_from_one_client_are_counted_on_every_host_together(verified_cast):
+    """allauth's ten a minute per client, over every host: a new address per try gets no more."""
+    hosts = [None, verified_cast.workspace_a, verified_cast.workspace_b]
+    for attempt in range(10):
+        response = _log_in(host_client(hosts[attempt % 3]), f"nobody{attempt}@example.com", "wrong")
+        assert b"not correct" in response.content
+    response = _log_in(host_client(verified_cast.workspace_a), verified_cast.viewer.email)
+    assert b"Too many failed login attempts" in response.content
+    # Another client (another /24) is not held back by this one.
+    other = host_client(verified_cast.workspace_a)
+    response = other.post(
+        "/accounts/login/", {"login": verified_cast.viewer.email, "password": PASSWORD}, REMOTE_ADDR="198.51.100.7"
+    )
+    assert response["Location"] == "/dashboard/"
+
+
+def test_failed_staff_admin_log_ins_are_counted_on_every_host_together(verified_cast):
+    staff = verified_cast.staff.email
+    for host in (None, verified_cast.workspace_a, verified_cast.workspace_b, None, verified_cast.workspace_a):
+        response = host_client(host).post("/admin/login/", {"username": staff, "password": "wrong"})
+        assert response.status_code == 200
     for host in (None, verified_cast.workspace_a):
         client = host_client(host)
-        for _ in range(5):
-            response = client.post("/admin/login/", {"username": verified_cast.staff.email, "password": "wrong"})
-            assert response.status_code == 200
-        response = client.post("/admin/login/", {"username": verified_cast.staff.email, "password": PASSWORD})
+        response = client.post("/admin/login/", {"username": staff, "password": PASSWORD})
         assert response.status_code == 429
         assert "_auth_user_id" not in client.session
 
@@ -84,7 +112,7 @@ def test_the_public_log_in_mails_the_workspaces_and_answers_the_same_for_anyone(
 
     assert page(known, verified_cast.owner.email) == page(unknown, "nobody@example.com")
     to_owner, to_nobody = mail.outbox[-2], mail.outbox[-1]
-    assert "http://alpha.qrcards.localhost/accounts/login/" in to_owner.body
+    assert "http://alpha.qrcards.localhost:8000/accounts/login/" in to_owner.body
     assert "Workspace B" not in to_owner.body
     assert "belongs to none" in to_nobody.body
 
@@ -109,8 +137,8 @@ def test_deleting_a_workspace_in_the_staff_admin_drops_it_and_its_hosts_answer_4
     staff = host_client(None)
     staff.force_login(verified_cast.staff)
     confirm = staff.get(f"/admin/accounts/customer/{doomed.pk}/delete/")
-    assert b"Are you sure" in confirm.content
-    staff.post(f"/admin/accounts/customer/{doomed.pk}/delete/", {"post": "yes"})
+    assert b"This can't be undone" in confirm.content
+    staff.post(f"/admin/accounts/customer/{doomed.pk}/delete/", {"post": "yes", "confirm": "doomed"})
 
     assert not Customer.objects.filter(pk=doomed.pk).exists()
     assert not schema_exists("doomed")
@@ -120,11 +148,17 @@ def test_deleting_a_workspace_in_the_staff_admin_drops_it_and_its_hosts_answer_4
     assert Client(HTTP_HOST="doomed.qrcards.localhost").get("/accounts/login/").status_code == 404
 
 
-def test_the_public_workspace_can_not_be_deleted_in_the_admin(verified_cast):
+def test_the_public_workspace_is_neither_listed_nor_deletable_in_the_admin(verified_cast):
     staff = host_client(None)
     staff.force_login(verified_cast.staff)
     public = Customer.objects.get(schema_name="public")
-    assert staff.get(f"/admin/accounts/customer/{public.pk}/delete/").status_code == 403
+
+    listing = staff.get("/admin/accounts/customer/").content.decode()
+    staff.post(f"/admin/accounts/customer/{public.pk}/delete/", {"post": "yes", "confirm": "public"})
+
+    assert f"/admin/accounts/customer/{public.pk}/change/" not in listing and "Workspace A" in listing
+    assert staff.get(f"/admin/accounts/customer/{public.pk}/change/").status_code == 302  # "doesn't exist"
+    assert Customer.objects.filter(schema_name="public").exists()
 
 
 def test_an_owner_deletes_their_workspace_after_typing_its_name_and_its_hosts_answer_404(verified_cast):

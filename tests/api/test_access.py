@@ -156,3 +156,39 @@ def test_a_session_write_without_the_csrf_token_is_refused(cast, trail_a):
 def test_a_member_of_another_workspace_logged_in_here_gets_401(cast, trail_a):
     response = _session(cast.member_of_b, cast.workspace_a).get(f"/api/v1/trails/{trail_a.pk}")
     assert response.status_code == 401
+
+
+# X-API-Key, as clients written to the original plan send the key ------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
+def test_a_key_sent_as_x_api_key_works_as_the_bearer_token_does(endpoint, workspace_a, keys, trail_a):
+    before = _trail_state(trail_a)
+    read = call(api_client(workspace_a, HTTP_X_API_KEY=keys.read), endpoint, trail_a)
+    if endpoint.writes:
+        assert read.status_code == 403 and read.json()["error"]["code"] == "read_only"
+        assert _trail_state(trail_a) == before
+    else:
+        assert read.status_code == 200
+    assert call(api_client(workspace_a, HTTP_X_API_KEY=keys.read_write), endpoint, trail_a).status_code in {
+        200,
+        201,
+        204,
+    }
+
+
+@pytest.mark.parametrize("who", ["revoked key", "another workspace's key", "garbage"])
+def test_a_wrong_x_api_key_gets_401(who, workspace_a, keys, trail_a):
+    secret = {"revoked key": keys.revoked, "another workspace's key": keys.of_b}.get(who, "qrc_nope")
+    response = api_client(workspace_a, HTTP_X_API_KEY=secret).get("/api/v1/trails")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_the_schema_documents_both_ways_of_sending_a_key(workspace_a):
+    schema = Client(HTTP_HOST=workspace_a.primary_host).get("/api/v1/openapi.json").json()
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["ApiKeyAuth"] == {"type": "http", "scheme": "bearer"}
+    assert schemes["ApiKeyHeader"] == {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    operation = schema["paths"]["/api/v1/trails"]["get"]
+    assert {"ApiKeyHeader": []} in operation["security"] and {"ApiKeyAuth": []} in operation["security"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from django.test import Client
@@ -174,3 +175,61 @@ def test_a_method_a_path_does_not_take_is_a_json_405_that_says_which_it_does(wri
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
     assert "GET" in response["Allow"] and "POST" in response["Allow"]
+
+
+# Wrong keys ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def one_minute():
+    """Every request of the test falls in the same clock minute of the limits' windows."""
+    from unittest import mock
+
+    with mock.patch("qrcards.api.time.time", return_value=(time.time() // 60) * 60 + 1):
+        yield
+
+
+def _guess(workspace: Customer, address: str, secret: str = "qrc_" + "x" * 43, header: str = "bearer"):
+    extra = {"REMOTE_ADDR": address}
+    if header == "bearer":
+        extra["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+    else:
+        extra["HTTP_X_API_KEY"] = secret
+    return Client(HTTP_HOST=workspace.primary_host).get("/api/v1/trails", **extra)
+
+
+def test_wrong_api_keys_are_limited_per_client_network_on_every_workspace_together(cast, keys, one_minute):
+    a, b = cast.workspace_a, cast.workspace_b
+    statuses = [
+        _guess((a, b)[i % 2], "203.0.113.7", header=("bearer", "x-api-key")[i % 2]).status_code for i in range(20)
+    ]
+
+    refused = _guess(a, "203.0.113.7", keys.read)  # the right key too, now: the answer tells a guesser nothing
+    neighbour = _guess(b, "203.0.113.200", keys.of_b)  # the same /24
+
+    assert statuses == [401] * 20
+    for response in (refused, neighbour):
+        assert response.status_code == 429
+        assert 1 <= int(response["Retry-After"]) <= 60
+        error = response.json()["error"]
+        assert error["code"] == "rate_limited" and "wrong API keys" in error["message"]
+        assert error["details"]["limit"] == 20
+    assert _guess(a, "198.51.100.7", keys.read).status_code == 200  # another network is not held back
+
+
+def test_wrong_api_keys_from_ipv6_are_counted_per_48_bit_network(cast, keys, one_minute):
+    for i in range(20):
+        assert _guess(cast.workspace_a, f"2001:db8:1:{i}::1").status_code == 401
+
+    assert _guess(cast.workspace_a, "2001:db8:1:ffff::2", keys.read).status_code == 429
+    assert _guess(cast.workspace_a, "2001:db8:2::1", keys.read).status_code == 200
+
+
+def test_right_keys_and_requests_without_a_key_do_not_count_as_wrong_ones(cast, keys, one_minute):
+    for _ in range(25):
+        assert _guess(cast.workspace_a, "203.0.113.7", keys.read).status_code == 200
+        assert Client(HTTP_HOST=cast.workspace_a.primary_host).get("/api/v1/trails").status_code == 401
+    for _ in range(19):
+        assert _guess(cast.workspace_a, "203.0.113.7").status_code == 401
+
+    assert _guess(cast.workspace_a, "203.0.113.7", keys.read).status_code == 200

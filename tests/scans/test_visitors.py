@@ -6,12 +6,12 @@ import re
 
 import pytest
 
+from lib.networks import network_of
 from scans.visitors import (
     Client,
     country_for_ip,
     describe_client,
     new_salt,
-    truncate_ip,
     visitor_hash,
 )
 from tests.fixtures.user_agents import BOTS, HUMANS, USER_AGENTS
@@ -128,19 +128,19 @@ def test_it_reads_only_the_first_512_characters_of_a_user_agent() -> None:
     ],
 )
 def test_it_truncates_ipv4_to_the_24_and_ipv6_to_the_48(ip: str, truncated: str) -> None:
-    assert truncate_ip(ip) == truncated
+    assert network_of(ip) == truncated
 
 
 @pytest.mark.parametrize("ip", ["", "   ", "unknown", "203.0.113.256", "203.0.113", "203.0.113.0/24", "2001:db8::g"])
 def test_it_truncates_what_is_not_an_address_to_nothing(ip: str) -> None:
-    assert truncate_ip(ip) == ""
+    assert network_of(ip) == ""
 
 
 @pytest.mark.parametrize(
     "ip", ["203.0.113.77", "8.8.4.4", "192.168.1.23", "2001:db8:abcd:12::1", "2a00:1450:4001:80b::200e"]
 )
 def test_a_truncated_address_never_shows_the_full_one(ip: str) -> None:
-    truncated = truncate_ip(ip)
+    truncated = network_of(ip)
 
     assert truncated
     assert truncated != ip
