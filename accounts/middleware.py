@@ -45,6 +45,7 @@ def unavailable() -> HttpResponse:
     response = HttpResponse(render_to_string("503.html"), status=503)
     response["Retry-After"] = "30"
     response["Cache-Control"] = "no-store"
+    response._has_been_logged = True  # by database_outage, once per outage: not by Django once per request
     return response
 
 

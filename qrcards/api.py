@@ -30,6 +30,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern
 from ninja import NinjaAPI, Router
@@ -40,8 +41,10 @@ from ninja.utils import check_csrf
 
 from accounts.models import ApiKey, User
 from accounts.permissions import can, membership_for
+from lib.outage import database_outage
 from scans import api as scans_api
 from trails import api as trails_api
+from trails.limits import TooManyPreviews
 from trails.models import InvalidDocument, StaleVersion
 from trails.qr import InvalidQrOptions
 
@@ -52,7 +55,7 @@ logger = logging.getLogger(__name__)
 # is refused before a byte of it is read.
 MAX_BODY_BYTES = 1024 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-ERROR_STATUSES = (400, 401, 403, 404, 413, 422, 429)
+ERROR_STATUSES = (400, 401, 403, 404, 413, 422, 429, 503)
 RATE_WINDOW_SECONDS = 60
 # Wrong API keys a client network (/24, /48) may send a minute, over all workspaces. A key is 256
 # random bits, so this is not what keeps one from being guessed; it keeps a guesser from costing
@@ -351,6 +354,7 @@ STATUS_CODES = {
     413: "body_too_large",
     422: "invalid_request",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 
@@ -404,6 +408,24 @@ def _stale_version(request: HttpRequest, exc: StaleVersion) -> HttpResponse:
 def _invalid_qr_options(request: HttpRequest, exc: InvalidQrOptions) -> HttpResponse:
     details = [{"code": problem.code, "message": problem.message} for problem in exc.problems]
     return error_response(422, "invalid_qr_options", str(exc), details)
+
+
+@api.exception_handler(TooManyPreviews)
+def _too_many_previews(request: HttpRequest, exc: TooManyPreviews) -> HttpResponse:
+    message = f"Too many previews; try again in {exc.retry_after} s."
+    details = {"retry_after": exc.retry_after}
+    return error_response(429, "rate_limited", message, details, headers={"Retry-After": str(exc.retry_after)})
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The database is away: a 503 to retry, and one log line per outage rather than a traceback per call."""
+    database_outage.failed(exc)
+    message = "The service is briefly unavailable; try again shortly."
+    response = error_response(503, "unavailable", message, headers={"Retry-After": "30"})
+    response._has_been_logged = True  # by the line above, once per outage: not by Django once per request
+    return response
 
 
 @api.exception_handler(Http404)

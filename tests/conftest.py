@@ -9,7 +9,7 @@ pytest_plugins = ["tests.fixtures.workspaces", "tests.fixtures.trails", "tests.f
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _test_settings():
+def _test_settings(tmp_path_factory):
     from django.conf import settings
 
     # Fast by habit: a cheap hasher, static files without a manifest, scans written at once.
@@ -19,6 +19,9 @@ def _test_settings():
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.SCANS_QUEUE = "direct"
+    # Files the web tier keeps on local disk go to the test's own directory, not var/.
+    settings.SCAN_SPOOL_DIR = tmp_path_factory.mktemp("spool")
+    settings.LAST_GOOD_DIR = tmp_path_factory.mktemp("last-good")
     # The browser tests' live server finds static files in the source tree, never a stale var/static.
     settings.WHITENOISE_USE_FINDERS = True
     settings.WHITENOISE_AUTOREFRESH = True

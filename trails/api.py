@@ -22,6 +22,7 @@ import dap
 from qrcards.api_fields import Id, storable_text
 from trails.downloads import card_host, qr_download
 from trails.forms import QrOptionsForm
+from trails.limits import count_preview
 from trails.models import Stop, Trail
 from trails.qr import MAX_BORDER, MIN_BORDER, PNG_SIZE_PX, PRINT_SIZE_MM
 
@@ -248,7 +249,11 @@ def delete_trail(request: HttpRequest, trail_id: Id) -> Status:
 
 @preview_router.post("/preview", response=Assembly, url_name="trail-preview", summary="Assemble without saving")
 def preview_trail(request: HttpRequest, payload: Preview) -> dap.Assembly:
-    """The assembly and its diagnostics, as saving would give them; errors are reported, not refused."""
+    """The assembly and its diagnostics, as saving would give them; errors are reported, not refused.
+
+    Limited per caller (a key, or a member's session): 60 a minute.
+    """
+    count_preview(request, caller=request.auth.rate_key)
     return dap.assemble(payload.source)
 
 

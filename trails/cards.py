@@ -68,8 +68,19 @@ class StopLike(Protocol):
     title: str
 
 
-def cards_for_stops(*, host: str, trail_title: str, stops: Iterable[StopLike], scheme: str = "https") -> list[Card]:
-    """One card per stop, numbered in the order given (a trail's `live_stops()`)."""
+def cards_for_stops(
+    *,
+    host: str,
+    trail_title: str,
+    stops: Iterable[StopLike],
+    scheme: str = "https",
+    first: int = 1,
+    count: int | None = None,
+) -> list[Card]:
+    """One card per stop, numbered in the order given (a trail's `live_stops()`) from `first`.
+
+    `count` is the trail's number of stops when `stops` is only some of them (a page of a long trail).
+    """
     stops = list(stops)
     return [
         Card(
@@ -77,9 +88,9 @@ def cards_for_stops(*, host: str, trail_title: str, stops: Iterable[StopLike], s
             stop_title=stop.title,
             trail_title=trail_title,
             number=number,
-            count=len(stops),
+            count=len(stops) if count is None else count,
         )
-        for number, stop in enumerate(stops, start=1)
+        for number, stop in enumerate(stops, start=first)
     ]
 
 

@@ -230,6 +230,20 @@ class Stop(models.Model):
     def is_retired(self) -> bool:
         return self.retired_at is not None
 
+    def neighbours(self) -> tuple[Stop | None, Stop | None, int]:
+        """The live stops before and after this one, and how many its trail has: two small queries at any size.
+
+        Live stops hold the positions 1 to n (retired ones none), so the neighbours are one either side.
+        """
+        around = {
+            stop.position: stop
+            for stop in Stop.objects.live()
+            .filter(trail_id=self.trail_id, position__in=(self.position - 1, self.position + 1))
+            .only("trail", "token", "title", "position")
+        }
+        count = Stop.objects.live().filter(trail_id=self.trail_id).count()
+        return around.get(self.position - 1), around.get(self.position + 1), count
+
     def qr_url(self, *, host: str, scheme: str = "https") -> str:
         """The URL its QR code carries: upper case, so the code is as small as it can be."""
         from trails.qr import stop_qr_url

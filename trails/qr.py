@@ -135,7 +135,8 @@ def colour_problems(foreground: str, background: str) -> list[QrProblem]:
     return problems
 
 
-@lru_cache(maxsize=256)
+# ~8 KB each: the codes of a couple of the longest trails (500 stops) stay drawn for the next page or PDF.
+@lru_cache(maxsize=1024)
 def qr_matrix(url: str, error_correction: str = "Q") -> tuple[tuple[bool, ...], ...]:
     """The code's modules, True for dark, row by row from the top, without the quiet zone.
 

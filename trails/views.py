@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,6 +26,7 @@ from scans.recording import record_scan
 from trails.cards import cards_for_stops, cards_pdf
 from trails.downloads import card_host, file_slug, qr_download
 from trails.forms import STARTER, PrintForm, QrOptionsForm, TrailEditorForm
+from trails.limits import TooManyPreviews, count_preview
 from trails.models import InvalidDocument, StaleVersion, Stop, Trail, normalize_token
 from trails.qr import qr_svg, qr_version
 
@@ -36,6 +38,9 @@ logger = logging.getLogger(__name__)
 # While the database is away, the last good copy is served however old (this process's,
 # else the one its machine keeps on disk), and scans are still recorded.
 PAGE_CACHE_SIZE = 20_000
+# Long trails' cards come a page at a time, so no request spends long drawing codes.
+CARDS_PER_PAGE = 50
+CARDS_PER_PRINT = 100
 SCANNER_CSP = (
     "default-src 'none'; style-src 'self'{accent}; img-src 'self' https: data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -109,22 +114,24 @@ def _render_scanner_page(request: HttpRequest, token: str) -> ScannerPage:
         return ScannerPage(410, render_to_string("trails/stop_retired.html", context))
     if not trail.is_open:
         return ScannerPage(404, render_to_string("trails/stop_not_open.html", {"workspace": workspace, "trail": trail}))
-    stops = list(trail.live_stops().only("token", "title", "position"))
-    index = next(i for i, s in enumerate(stops) if s.pk == stop.pk)
-    html = render_stop_html(workspace=workspace, trail=trail, stops=stops, index=index, stop=stop)
+    previous, following, count = stop.neighbours()
+    context = {"stop": stop, "number": stop.position, "count": count, "previous": previous, "next": following}
+    html = render_stop_html(workspace=workspace, trail=trail, **context)
     return ScannerPage(200, html, stop_id=stop.pk, trail_id=trail.pk)
 
 
-def render_stop_html(*, workspace, trail: Trail, stops: list[Stop], index: int, stop: Stop | None = None) -> str:
-    """The scanner page of `stops[index]`: used for real scans and for the editor's preview alike."""
+def render_stop_html(
+    *, workspace, trail: Trail, stop: Stop, number: int, count: int, previous: Stop | None, next: Stop | None
+) -> str:
+    """A stop's scanner page: used for real scans and for the editor's preview alike."""
     context = {
         "workspace": workspace,
         "trail": trail,
-        "stop": stop or stops[index],
-        "number": index + 1,
-        "count": len(stops),
-        "previous": stops[index - 1] if index > 0 else None,
-        "next": stops[index + 1] if index + 1 < len(stops) else None,
+        "stop": stop,
+        "number": number,
+        "count": count,
+        "previous": previous,
+        "next": next,
     }
     return render_to_string("trails/stop.html", context)
 
@@ -242,7 +249,15 @@ def _preview_context(
     selected = min(max(selected, 0), max(len(stops) - 1, 0))
     page = ""
     if stops:
-        page = render_stop_html(workspace=request.tenant, trail=preview_trail, stops=stops, index=selected)
+        page = render_stop_html(
+            workspace=request.tenant,
+            trail=preview_trail,
+            stop=stops[selected],
+            number=selected + 1,
+            count=len(stops),
+            previous=stops[selected - 1] if selected > 0 else None,
+            next=stops[selected + 1] if selected + 1 < len(stops) else None,
+        )
     return {"assembly": assembly, "preview_stops": stops, "selected": selected, "preview_page": page}
 
 
@@ -250,6 +265,12 @@ def _preview_context(
 @member_required("view_trails")
 def trail_preview(request: HttpRequest) -> HttpResponse:
     """The editor's live preview: assembled as you type, nothing saved."""
+    try:
+        count_preview(request, caller=f"user:{request.user.pk}")
+    except TooManyPreviews:
+        response = render(request, "trails/_preview_paused.html", status=429)
+        response["Retry-After"] = str(TooManyPreviews.retry_after)
+        return response
     source = request.POST.get("source", "")
     try:
         selected = int(request.POST.get("preview_stop", "0"))
@@ -316,22 +337,26 @@ def trail_cards(request: HttpRequest, pk: int) -> HttpResponse:
     trail = _get_trail_for_member(request, pk)
     form = QrOptionsForm.from_query(request.GET)
     scheme, host = card_host(request)
-    stops = list(trail.live_stops())
+    # A page at a time: drawing a code takes ~6 ms, and a trail may have hundreds.
+    page = Paginator(trail.live_stops(), CARDS_PER_PAGE).get_page(request.GET.get("page"))
     codes = []
     if form.is_valid():
-        for number, stop in enumerate(stops, start=1):
+        for number, stop in enumerate(page, start=page.start_index()):
             url = stop.qr_url(host=host, scheme=scheme)
             codes.append({"stop": stop, "number": number, "url": url, "svg": qr_svg(url, form.options)})
     version = None
     if codes:
         version = qr_version(codes[0]["url"], form.options.error_correction)
+    options = request.GET.copy()
+    options.pop("page", None)
     context = {
         "section": "trails",
         "trail": trail,
         "form": form,
         "codes": codes,
+        "page": page,
         "version": version,
-        "query": request.GET.urlencode(),
+        "query": options.urlencode(),
         "print_form": PrintForm(initial={"paper": "A4"}),
     }
     return render(request, "trails/trail_cards.html", context)
@@ -360,8 +385,24 @@ def trail_print(request: HttpRequest, pk: int) -> HttpResponse:
     form = PrintForm(request.GET or None)
     paper = form.cleaned_data["paper"] if form.is_valid() else "A4"
     scheme, host = card_host(request)
-    cards = cards_for_stops(host=host, scheme=scheme, trail_title=trail.title, stops=trail.live_stops())
-    context = {"trail": trail, "cards": [(card, qr_svg(card.url)) for card in cards], "paper": paper}
+    page = Paginator(trail.live_stops(), CARDS_PER_PRINT).get_page(request.GET.get("page"))
+    cards = cards_for_stops(
+        host=host,
+        scheme=scheme,
+        trail_title=trail.title,
+        stops=page,
+        first=page.start_index(),
+        count=page.paginator.count,
+    )
+    options = request.GET.copy()
+    options.pop("page", None)
+    context = {
+        "trail": trail,
+        "cards": [(card, qr_svg(card.url)) for card in cards],
+        "paper": paper,
+        "page": page,
+        "query": options.urlencode(),
+    }
     return render(request, "trails/trail_print.html", context)
 
 

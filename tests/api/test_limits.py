@@ -233,3 +233,21 @@ def test_right_keys_and_requests_without_a_key_do_not_count_as_wrong_ones(cast, 
         assert _guess(cast.workspace_a, "203.0.113.7").status_code == 401
 
     assert _guess(cast.workspace_a, "203.0.113.7", keys.read).status_code == 200
+
+
+PREVIEWS_A_MINUTE = 60
+
+
+def test_an_api_key_gets_60_previews_a_minute_then_a_json_429_another_key_does_not(workspace_a, keys):
+    reader, writer = api_client(workspace_a, keys.read), api_client(workspace_a, keys.read_write)
+
+    def preview(client):
+        return client.post("/api/v1/trails/preview", {"source": trail_markdown()}, "application/json")
+
+    statuses = [preview(reader).status_code for _ in range(PREVIEWS_A_MINUTE)]
+    refused = preview(reader)
+
+    assert statuses == [200] * PREVIEWS_A_MINUTE
+    assert refused.status_code == 429 and refused["Retry-After"] == "60"
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert preview(writer).status_code == 200

@@ -129,3 +129,19 @@ def test_card_urls_take_the_port_the_browser_used_not_the_servers_own(owner_a, t
     assert decode(Image.open(io.BytesIO(on_a_port.content)).convert("RGB")) == [
         f"HTTP://ALPHA.QRCARDS.LOCALHOST:8000/QR/{stop.token}"
     ]
+
+
+def test_a_long_trails_codes_and_print_view_come_a_page_at_a_time_keeping_the_options(owner_a, workspace_a):
+    from tests.fixtures.trails import trail_markdown
+
+    stops = [(f"s{i}", f"Stop {i}") for i in range(1, 131)]
+    trail = make_trail(workspace=workspace_a, source=trail_markdown(title="Long walk", stops=stops))
+
+    first = owner_a.get(f"/dashboard/trails/{trail.pk}/cards/?error_correction=H").content.decode()
+    last = owner_a.get(f"/dashboard/trails/{trail.pk}/cards/?error_correction=H&page=3").content.decode()
+    printed = owner_a.get(f"/dashboard/trails/{trail.pk}/cards/print?page=2").content.decode()
+
+    assert first.count("<svg") == 50 and "Stops 1–50 of 130" in first
+    assert "?error_correction=H&amp;page=2" in first  # the next page keeps the chosen options
+    assert last.count("<svg") == 30 and "31. Stop 31" not in last and "101. Stop 101" in last
+    assert printed.count('class="card"') == 30 and "Stop 101 of 130" in printed
