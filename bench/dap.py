@@ -4,8 +4,10 @@
     .venv/bin/python bench/dap.py --runs 5 --family keys   # families whose name contains "keys"
     .venv/bin/python bench/dap.py --budget 5               # don't try a larger size after a run over 5 s
 
-No Django needed. Each adversarial family builds a document from a count n: 1x is a size where
-fixed costs no longer dominate, 100x stays under the 200 KB document limit. For each family the
+No Django needed. Times are this process's CPU time, so that others' work on a shared machine
+doesn't count; on an idle server that is the wall time. Each adversarial family builds a document
+from a count n: 1x is a size where fixed costs no longer dominate, 100x stays under the 200 KB
+document limit (or is refused by a limit: one-line families). For each family the
 median time at 1x, 10x and 100x is printed with the ratios 10x/1x and 100x/10x: about 10 is
 linear, 100 is quadratic, and below 10 means a limit refused the larger document early (which
 is the point of a limit). Last, the largest ordinary document an editor (or a viewer, through
@@ -137,12 +139,12 @@ def ordinary_document(*, stops: int = 500, limit: int = dap.MAX_DOCUMENT_BYTES) 
 def time_assembly(document: str, runs: int) -> list[float]:
     times = []
     for _ in range(runs):
-        started = time.perf_counter()
+        started = time.process_time()
         try:
             dap.assemble(document)
         except Exception as error:  # the old code raised on some families: say so rather than stop
             raise SystemExit(f"raised {type(error).__name__}") from error
-        times.append(time.perf_counter() - started)
+        times.append(time.process_time() - started)
     return times
 
 
