@@ -71,7 +71,7 @@ def _pending_scan(*, stop_id: int, trail_id: int, request: HttpRequest) -> Pendi
     workspace = request.tenant
     ip = request.META.get("REMOTE_ADDR", "")
     # META, not request.headers: building the headers mapping costs more than the rest of this function.
-    user_agent = request.META.get("HTTP_USER_AGENT", "")[:MAX_FIELD]
+    user_agent = request.META.get("HTTP_USER_AGENT", "")[:MAX_FIELD].replace("\0", "")  # NUL: no row, no batch
     return PendingScan(
         schema=workspace.schema_name,
         stop_id=stop_id,
@@ -79,7 +79,9 @@ def _pending_scan(*, stop_id: int, trail_id: int, request: HttpRequest) -> Pendi
         scanned_at=now,
         user_agent=user_agent,
         method=request.method or "GET",
-        referrer=request.META.get("HTTP_REFERER", "")[:MAX_FIELD] if workspace.record_referrer else "",
+        referrer=request.META.get("HTTP_REFERER", "")[:MAX_FIELD].replace("\0", "")
+        if workspace.record_referrer
+        else "",
         country=country_for_ip(ip) if workspace.record_country else "",
         ip=truncate_ip(ip),
         # The salt changes at the workspace's midnight, so a visitor is one visitor for one day of its analytics.
