@@ -140,7 +140,7 @@ def _assemble(text: str) -> Assembly:
         if len(line) > MAX_LINE_CHARS
     ]
     if too_long:  # parsing is linear only in lines of bounded length: refuse before it starts
-        return Assembly(UNTITLED, "en", "classic", "", (), tuple(diagnostics + too_long))
+        return Assembly(UNTITLED, "en", "classic", "", (), tuple(sorted(diagnostics + too_long, key=lambda d: d.line)))
 
     settings, body_start = _read_front_matter(lines, diagnostics)
     tokens = MARKDOWN.parse("\n".join(lines[body_start:]))
