@@ -283,3 +283,20 @@ def test_a_hostile_host_header_gets_a_4xx(cast, db, host: str) -> None:
 
     for path in ("/", "/dashboard/trails/?q=x", "/api/v1/trails", "/qr/X"):
         assert 400 <= client.get(path).status_code < 500
+
+
+def test_a_nul_in_the_address_is_a_400_that_says_so(cast, client_a):
+    client_a.force_login(cast.owner)
+
+    for path in ("/dashboard/trails/?q=%2Fe%00", "/qr/AB%00CD"):
+        response = client_a.get(path)
+        assert response.status_code == 400
+        assert "NUL character" in response.content.decode()
+
+
+def test_a_nul_in_an_api_address_is_a_400_in_the_apis_error_shape(cast, client_a):
+    response = client_a.get("/api/v1/trails?q=%00")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_request"
+    assert "NUL character" in response.json()["error"]["message"]
