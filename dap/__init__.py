@@ -2,12 +2,12 @@
 
 A plain library: no Django, no database. Import from here, not from `dap.assemble`
 (the function `assemble` shadows the module of the same name on this package).
+The hard limits on a document are in `dap.limits`, each with its reason.
 """
 
 from __future__ import annotations
 
 from dap.assemble import (
-    MAX_DOCUMENT_BYTES,
     THEMES,
     AssembledStop,
     Assembly,
@@ -15,9 +15,24 @@ from dap.assemble import (
     assemble,
     retitle,
 )
+from dap.limits import (
+    MAX_DOCUMENT_BYTES,
+    MAX_FRONT_MATTER_BYTES,
+    MAX_FRONT_MATTER_DEPTH,
+    MAX_FRONT_MATTER_KEYS,
+    MAX_LINE_CHARS,
+    MAX_NESTING,
+    MAX_STOPS,
+)
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
+    "MAX_FRONT_MATTER_BYTES",
+    "MAX_FRONT_MATTER_DEPTH",
+    "MAX_FRONT_MATTER_KEYS",
+    "MAX_LINE_CHARS",
+    "MAX_NESTING",
+    "MAX_STOPS",
     "THEMES",
     "AssembledStop",
     "Assembly",

@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import tomllib
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
 from markdown_it.token import Token
 
+from dap.limits import (
+    MAX_DOCUMENT_BYTES,
+    MAX_FRONT_MATTER_BYTES,
+    MAX_FRONT_MATTER_DEPTH,
+    MAX_FRONT_MATTER_KEYS,
+    MAX_LINE_CHARS,
+    MAX_STOPS,
+)
 from dap.markup import MARKDOWN, plain_text, render
+from dap.tomlscan import first_line_too_deep
 
 THEMES = ("classic", "museum", "minimal")
-MAX_DOCUMENT_BYTES = 200 * 1024
 EXCERPT_LENGTH = 160
 UNTITLED = "Untitled trail"
 DEFAULTS = {"title": "", "language": "en", "theme": "classic"}
 
 _FENCE = "+++"
 _ID = re.compile(r"[a-z0-9-]{1,64}")
-_ID_SUFFIX = re.compile(r"\s*(?<!\\)\{#([^{}]*)\}\s*$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
-# The first key on a TOML line, bare or quoted, also as a [table] header.
-_TOML_KEY = re.compile(r"""\s*\[*\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))""")
+# The first key on a TOML line, bare or quoted, also as a [table] header. Possessive
+# quantifiers: a line of spaces is one pass, not one per space.
+_TOML_KEY = re.compile(r"""\s*+\[*+\s*+(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))""")
 _TOML_ERROR_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
@@ -75,8 +86,32 @@ class Assembly:
 def assemble(text: str) -> Assembly:
     """Turn a trail document into its title, intro, stops and diagnostics.
 
-    Pure: the same text always gives the same Assembly.
+    Pure: the same text always gives the same Assembly. Time is linear in the text's length;
+    the limits in `dap.limits` are reported as error diagnostics.
     """
+    with _collector_paused():
+        return _assemble(text)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while assembling.
+
+    markdown-it makes a token object for every piece of markup, hundreds of thousands for a hostile
+    200 KB document, and the collector's passes over them made parsing super-linear (a table of
+    16,000 rows took 1.5x the time per row of one of 4,000). The tokens form no cycles: reference
+    counting frees them all the same, and the collector runs again as soon as assembling ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _assemble(text: str) -> Assembly:
     # Lone surrogates cannot be encoded, and nh3 would refuse them.
     encoded = text.encode("utf-8", "replace")
     if len(encoded) > MAX_DOCUMENT_BYTES:
@@ -89,13 +124,42 @@ def assemble(text: str) -> Assembly:
         )
         return Assembly(UNTITLED, "en", "classic", "", (), (too_large,))
 
-    text = encoded.decode("utf-8").removeprefix("\ufeff")
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    diagnostics: list[Diagnostic] = []
+    lines = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    diagnostics = _bad_characters(lines)
+    if _SURROGATE.search(text):
+        lines = [line.encode("utf-8", "replace").decode("utf-8") for line in lines]
+    too_long = [
+        Diagnostic(
+            number,
+            "error",
+            "line-too-long",
+            f"Line {number} has {len(line):,} characters, over the limit of {MAX_LINE_CHARS:,}; "
+            "break it into shorter lines or paragraphs.",
+        )
+        for number, line in enumerate(lines, 1)
+        if len(line) > MAX_LINE_CHARS
+    ]
+    if too_long:  # parsing is linear only in lines of bounded length: refuse before it starts
+        return Assembly(UNTITLED, "en", "classic", "", (), tuple(sorted(diagnostics + too_long, key=lambda d: d.line)))
+
     settings, body_start = _read_front_matter(lines, diagnostics)
     tokens = MARKDOWN.parse("\n".join(lines[body_start:]))
 
     starts = [i for i, token in enumerate(tokens) if _starts_stop(token)]
+    if len(starts) > MAX_STOPS:
+        extra = tokens[starts[MAX_STOPS]]
+        assert extra.map is not None
+        diagnostics.append(
+            Diagnostic(
+                body_start + extra.map[0] + 1,
+                "error",
+                "too-many-stops",
+                f"The trail has {len(starts):,} stops, over the limit of {MAX_STOPS}; this is stop "
+                f"{MAX_STOPS + 1}. Split it into several trails.",
+            )
+        )
+        tokens = tokens[: starts[MAX_STOPS]]  # the rest is neither assembled nor shown
+        starts = starts[:MAX_STOPS]
     intro = tokens[: starts[0]] if starts else tokens
     title = settings["title"]
     if not title:
@@ -171,6 +235,20 @@ def excerpt(text: str, limit: int = EXCERPT_LENGTH) -> str:
     return head.rstrip(" ,.;:-") + "…"
 
 
+def _bad_characters(lines: list[str]) -> list[Diagnostic]:
+    """Characters no database can store: NUL, and lone surrogates (half a UTF-16 pair, not text)."""
+    found = []
+    nul = next((number for number, line in enumerate(lines, 1) if "\x00" in line), 0)
+    if nul:
+        message = f"Line {nul} has a NUL character (U+0000), which can't be saved; delete it."
+        found.append(Diagnostic(nul, "error", "bad-character", message))
+    surrogate = next((number for number, line in enumerate(lines, 1) if _SURROGATE.search(line)), 0)
+    if surrogate:
+        message = f"Line {surrogate} has half of a UTF-16 character pair (shown as ?), which isn't text; delete it."
+        found.append(Diagnostic(surrogate, "error", "bad-character", message))
+    return found
+
+
 def _starts_stop(token: Token) -> bool:
     """A top-level ATX `## ` heading; setext ones and those in quotes or lists don't count."""
     return token.type == "heading_open" and token.tag == "h2" and token.markup == "##" and token.level == 0
@@ -192,20 +270,19 @@ def _assemble_stop(
     assert tokens[0].map is not None
     line = body_start + tokens[0].map[0] + 1
     heading, body = tokens[1].content, tokens[3:]
-    match = _ID_SUFFIX.search(heading)
-    raw_title = heading[: match.start()] if match else heading
+    raw_title, given_id = _split_id(heading)
     title = plain_text(MARKDOWN.parseInline(raw_title))
 
     stop_id = slugify(title) or f"stop-{number}"
-    if match and _ID.fullmatch(match[1]):
-        stop_id = match[1]
-    elif match:
+    if given_id is not None and _ID.fullmatch(given_id):
+        stop_id = given_id
+    elif given_id is not None:
         diagnostics.append(
             Diagnostic(
                 line,
                 "error",
                 "bad-id",
-                f'"{{#{match[1]}}}" is not a valid id: use 1 to 64 lower-case '
+                f'"{{#{given_id}}}" is not a valid id: use 1 to 64 lower-case '
                 "letters, digits and hyphens, like {#clock-tower}.",
             )
         )
@@ -230,6 +307,23 @@ def _assemble_stop(
     )
 
 
+def _split_id(heading: str) -> tuple[str, str | None]:
+    r"""A heading's title and its `{#id}` (None without one): "Clock Tower {#tower}" gives ("Clock Tower", "tower").
+
+    The suffix is the last "{" of the heading, unescaped, followed by "#", no other brace, "}" and
+    only whitespace. Found from the end with rfind, in one pass: the regular expression this
+    replaces, `\s*(?<!\\)\{#([^{}]*)\}\s*$`, was tried at every space of a long heading.
+    """
+    text = heading.rstrip()
+    start = text.rfind("{")
+    if start < 0 or not text.endswith("}") or not text.startswith("{#", start) or (start and text[start - 1] == "\\"):
+        return heading, None
+    given_id = text[start + 2 : -1]
+    if "}" in given_id:
+        return heading, None
+    return text[:start].rstrip(), given_id
+
+
 def _read_front_matter(lines: list[str], diagnostics: list[Diagnostic]) -> tuple[dict[str, str], int]:
     """The settings from the `+++` block at the top, and the index of the first body line."""
     settings = dict(DEFAULTS)
@@ -248,8 +342,24 @@ def _read_front_matter(lines: list[str], diagnostics: list[Diagnostic]) -> tuple
         return settings, 1
 
     toml_lines = lines[1:end]
+    toml = "\n".join(toml_lines)
+    size = len(toml.encode("utf-8"))
+    if size > MAX_FRONT_MATTER_BYTES:
+        message = (
+            f"The front matter is {size:,} bytes, over the limit of {MAX_FRONT_MATTER_BYTES:,} "
+            f"({MAX_FRONT_MATTER_BYTES // 1024} KB); it needs only title, language and theme."
+        )
+        diagnostics.append(Diagnostic(1, "error", "front-matter-too-large", message))
+        return settings, end + 1
+    too_deep = first_line_too_deep(toml, MAX_FRONT_MATTER_DEPTH)
+    if too_deep is not None:
+        diagnostics.append(_too_deep(too_deep + 2))  # past the opening +++, and 1-based
+        return settings, end + 1
     try:
-        data: dict[str, Any] = tomllib.loads("\n".join(toml_lines))
+        data: dict[str, Any] = tomllib.loads(toml)
+    except RecursionError:  # first_line_too_deep should have caught it; never let it escape
+        diagnostics.append(_too_deep(1))
+        return settings, end + 1
     except tomllib.TOMLDecodeError as error:
         found = _TOML_ERROR_LINE.search(str(error))
         reason = _TOML_ERROR_LINE.sub("", str(error)).strip()
@@ -263,8 +373,18 @@ def _read_front_matter(lines: list[str], diagnostics: list[Diagnostic]) -> tuple
         )
         return settings, end + 1
 
+    keys = _count_keys(data)
+    if keys > MAX_FRONT_MATTER_KEYS:
+        message = (
+            f"The front matter has {keys:,} keys, over the limit of {MAX_FRONT_MATTER_KEYS}; "
+            "it needs only title, language and theme."
+        )
+        diagnostics.append(Diagnostic(1, "error", "front-matter-too-many-keys", message))
+        return settings, end + 1
+
+    key_lines = _key_lines(toml_lines)
     for key, value in data.items():
-        line = _key_line(toml_lines, key)
+        line = key_lines.get(key, 1)
         if key not in DEFAULTS:
             diagnostics.append(
                 Diagnostic(
@@ -306,10 +426,37 @@ def _read_front_matter(lines: list[str], diagnostics: list[Diagnostic]) -> tuple
     return settings, end + 1
 
 
-def _key_line(toml_lines: list[str], key: str) -> int:
-    """The document line where a top-level front matter key is set (best effort)."""
+def _too_deep(line: int) -> Diagnostic:
+    message = (
+        f"The front matter nests more than {MAX_FRONT_MATTER_DEPTH} levels deep (tables, arrays, "
+        "dotted keys); it needs only title, language and theme."
+    )
+    return Diagnostic(line, "error", "front-matter-too-deep", message)
+
+
+def _count_keys(data: dict[str, Any]) -> int:
+    """Keys at every level of parsed TOML, tables in arrays included; without recursion."""
+    count = 0
+    pending: list[Any] = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            count += len(value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return count
+
+
+def _key_lines(toml_lines: list[str]) -> dict[str, int]:
+    """The document line where each top-level front matter key is first set (best effort).
+
+    One pass over the lines: looking each key up in every line was quadratic in the number of keys.
+    """
+    found: dict[str, int] = {}
     for i, line in enumerate(toml_lines):
-        match = _TOML_KEY.match(line)
-        if match and key in match.groups():
-            return i + 2  # past the opening +++, and 1-based
-    return 1
+        if match := _TOML_KEY.match(line):
+            for key in match.groups():
+                if key is not None:
+                    found.setdefault(key, i + 2)  # past the opening +++, and 1-based
+    return found

@@ -19,6 +19,8 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
+from dap.limits import MAX_NESTING
+
 LINK_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 IMAGE_SCHEMES = frozenset({"http", "https"})
 
@@ -68,7 +70,11 @@ class _Markdown(MarkdownIt):
         return is_safe_url(url)
 
 
-MARKDOWN = _Markdown("commonmark", {"html": False}, renderer_cls=_Renderer).enable(["table", "strikethrough"])
+# maxNesting bounds how deep quotes, lists, links and emphasis nest (deeper is shown as text), and
+# so the parser's recursion; said here so that a change of preset can't drop it.
+MARKDOWN = _Markdown("commonmark", {"html": False, "maxNesting": MAX_NESTING}, renderer_cls=_Renderer).enable(
+    ["table", "strikethrough"]
+)
 
 
 def render(tokens: Sequence[Token]) -> str:

@@ -1,4 +1,5 @@
-"""Middleware of the whole site: the client behind the proxy, the Content-Security-Policy, the health check."""
+"""Middleware of the whole site: a NUL in the address refused, the client behind the proxy, the Content-Security-Policy,
+the health check."""
 
 from __future__ import annotations
 
@@ -9,11 +10,36 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 from qrcards.views import healthz
 
 Address = IPv4Address | IPv6Address
+NUL_MESSAGE = "The address has a NUL character (%00), which no page takes."
+
+
+def refuse_nul_in_address(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """A 400 for a NUL in the path or query string, in the API's error shape under /api/.
+
+    PostgreSQL stores no NUL in text, so a NUL that reaches a query (a search, a token lookup) is a
+    database error, a 500. No honest link has one. Form fields need no such guard: Django's form
+    fields refuse NUL with a message beside the field, keeping what was typed, and the trail
+    documents that views read directly get a `bad-character` diagnostic from DAP. The API's JSON
+    strings are checked by its schemas (`qrcards.api_fields.storable_text`). Headers we store are
+    cleaned where they are stored (`scans.recording`).
+    """
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path_info or "%00" in query or "\x00" in query:
+            if request.path_info.startswith("/api/"):
+                from qrcards.api import error_response  # the API's one error shape; imported late, as it loads the API
+
+                return error_response(400, "bad_request", NUL_MESSAGE)
+            return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
+        return get_response(request)
+
+    return middleware
 
 
 def parse_address(text: str) -> Address | None:

@@ -159,7 +159,9 @@ TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
-    # First: everything after it sees the client's address and scheme, not the proxy's.
+    # First: nothing behind it ever sees a NUL in the address.
+    "qrcards.middleware.refuse_nul_in_address",
+    # Then everything after it sees the client's address and scheme, not the proxy's.
     "qrcards.middleware.ProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "qrcards.middleware.ContentSecurityPolicyMiddleware",

@@ -80,7 +80,10 @@ def test_a_real_oversized_document_is_refused_with_413_and_not_saved(workspace_a
 
 def test_a_document_at_the_size_limit_fits_in_a_body_however_it_is_escaped(workspace_a, keys):
     # 200 KB of 2-byte characters: JSON escapes each as "\\u00e9", three times the document's size.
-    source = trail_markdown() + "é" * (100 * 1024 - len(trail_markdown()))
+    # In lines of 1,000 characters, within dap.MAX_LINE_CHARS.
+    text = "é" * (100 * 1024 - len(trail_markdown()))
+    source = trail_markdown() + "\n".join(text[i : i + 1000] for i in range(0, len(text), 1000))
+    assert len(source.encode()) <= 200 * 1024
     body = json.dumps({"source": source})
     assert len(body) > 2 * 200 * 1024
     response = api_client(workspace_a, keys.read_write).post("/api/v1/trails", body, "application/json")
