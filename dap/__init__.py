@@ -16,23 +16,29 @@ from dap.assemble import (
     retitle,
 )
 from dap.limits import (
+    MAX_BRACKETS,
     MAX_DOCUMENT_BYTES,
     MAX_FRONT_MATTER_BYTES,
     MAX_FRONT_MATTER_DEPTH,
     MAX_FRONT_MATTER_KEYS,
     MAX_LINE_CHARS,
+    MAX_LINES,
     MAX_NESTING,
     MAX_STOPS,
+    MAX_TABLE_PIPES,
 )
 
 __all__ = [
+    "MAX_BRACKETS",
     "MAX_DOCUMENT_BYTES",
     "MAX_FRONT_MATTER_BYTES",
     "MAX_FRONT_MATTER_DEPTH",
     "MAX_FRONT_MATTER_KEYS",
     "MAX_LINE_CHARS",
+    "MAX_LINES",
     "MAX_NESTING",
     "MAX_STOPS",
+    "MAX_TABLE_PIPES",
     "THEMES",
     "AssembledStop",
     "Assembly",

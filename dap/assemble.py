@@ -16,12 +16,15 @@ from typing import Any
 from markdown_it.token import Token
 
 from dap.limits import (
+    MAX_BRACKETS,
     MAX_DOCUMENT_BYTES,
     MAX_FRONT_MATTER_BYTES,
     MAX_FRONT_MATTER_DEPTH,
     MAX_FRONT_MATTER_KEYS,
     MAX_LINE_CHARS,
+    MAX_LINES,
     MAX_STOPS,
+    MAX_TABLE_PIPES,
 )
 from dap.markup import MARKDOWN, plain_text, render
 from dap.tomlscan import first_line_too_deep
@@ -143,7 +146,16 @@ def _assemble(text: str) -> Assembly:
         return Assembly(UNTITLED, "en", "classic", "", (), tuple(sorted(diagnostics + too_long, key=lambda d: d.line)))
 
     settings, body_start = _read_front_matter(lines, diagnostics)
-    tokens = MARKDOWN.parse("\n".join(lines[body_start:]))
+    body = lines[body_start:]
+    # Stops past the limit are neither parsed nor assembled: cut the body before the first of them.
+    cut = _line_of_stop(body, MAX_STOPS + 1)
+    if cut is not None:
+        diagnostics.append(_too_many_stops(body_start + cut + 1, body))
+        body = body[:cut]
+    too_much = _too_much_markup(body, first_line=body_start + 1)
+    if too_much:  # the parser's cost is in the markup it finds: refuse before it starts
+        return Assembly(UNTITLED, "en", "classic", "", (), tuple(sorted(diagnostics + too_much, key=lambda d: d.line)))
+    tokens = MARKDOWN.parse("\n".join(body))
 
     starts = [i for i, token in enumerate(tokens) if _starts_stop(token)]
     if len(starts) > MAX_STOPS:
@@ -199,6 +211,64 @@ def _assemble(text: str) -> Assembly:
         stops=tuple(stops),
         diagnostics=tuple(sorted(diagnostics, key=lambda d: (d.line, d.severity != "error"))),
     )
+
+
+_FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})")
+_STOP_HEADING = re.compile(r" {0,3}##(?:[ \t]|$)")
+
+
+def _line_of_stop(body: list[str], number: int) -> int | None:
+    """The index in `body` of the line that starts stop `number`, if there is one.
+
+    A quick reading of the lines: a `## ` heading outside fenced code, as the parser will find it.
+    """
+    fence = ""
+    seen = 0
+    for index, line in enumerate(body):
+        if fence:
+            if line.lstrip(" ").startswith(fence):
+                fence = ""
+            continue
+        if opening := _FENCE_OPEN.match(line):
+            fence = opening[1]
+            continue
+        if _STOP_HEADING.match(line):
+            seen += 1
+            if seen == number:
+                return index
+    return None
+
+
+def _too_many_stops(line: int, body: list[str]) -> Diagnostic:
+    total = sum(1 for text in body if _STOP_HEADING.match(text))
+    return Diagnostic(
+        line,
+        "error",
+        "too-many-stops",
+        f"The trail has {total:,} stops, over the limit of {MAX_STOPS}; this is stop {MAX_STOPS + 1}. "
+        "Split it into several trails.",
+    )
+
+
+def _too_much_markup(body: list[str], *, first_line: int) -> list[Diagnostic]:
+    """Errors for a body with more lines, brackets or table borders than the limits allow, on the line
+    where each limit is passed (`first_line` is the document's number of the body's first line)."""
+    diagnostics = []
+    if len(body) > MAX_LINES:
+        message = f"The document has {len(body):,} lines, over the limit of {MAX_LINES:,}; split the trail."
+        diagnostics.append(Diagnostic(first_line + MAX_LINES, "error", "too-many-lines", message))
+    for character, limit, code, what in (
+        ("[", MAX_BRACKETS, "too-many-brackets", "opening brackets [ (links and pictures)"),
+        ("|", MAX_TABLE_PIPES, "too-many-table-cells", "table borders |"),
+    ):
+        seen = 0
+        for number, line in enumerate(body, first_line):
+            seen += line.count(character)
+            if seen > limit:
+                message = f"The document has more than {limit:,} {what} by line {number}; split the trail."
+                diagnostics.append(Diagnostic(number, "error", code, message))
+                break
+    return diagnostics
 
 
 def retitle(text: str, title: str) -> str:

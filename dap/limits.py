@@ -18,6 +18,18 @@ MAX_DOCUMENT_BYTES = 200 * 1024
 # rules (a table row's cells, a heading's {#id}, a front-matter key) then stay cheap.
 MAX_LINE_CHARS = 5_000
 
+# markdown-it's cost is in the markup it finds, not only in the bytes: these bound what a 200 KB
+# document can hold of the costliest kinds, so the worst one assembles in well under a second
+# (bench/dap.py), as a preview by a viewer must.
+# Lines: each costs ~30 microseconds however short (a block to try every rule on). A 500-stop
+# trail of 10 lines a stop is 5,000.
+MAX_LINES = 10_000
+# Opening brackets: each may start a link or picture, whose label is read ahead for, ~60
+# microseconds a bracket (`![[` repeated). Room for 20 links or pictures on each of 500 stops.
+MAX_BRACKETS = 10_000
+# Table cell borders `|`: ~18 microseconds each. 20,000 is forty tables of 100 rows and 4 columns.
+MAX_TABLE_PIPES = 20_000
+
 # Stops in one trail: each is a printed card, and a walk of 500 cards is already a long one.
 MAX_STOPS = 500
 

@@ -7,12 +7,15 @@ import re
 import pytest
 
 from dap import (
+    MAX_BRACKETS,
     MAX_FRONT_MATTER_BYTES,
     MAX_FRONT_MATTER_DEPTH,
     MAX_FRONT_MATTER_KEYS,
     MAX_LINE_CHARS,
+    MAX_LINES,
     MAX_NESTING,
     MAX_STOPS,
+    MAX_TABLE_PIPES,
     Assembly,
     assemble,
 )
@@ -70,6 +73,36 @@ def test_it_refuses_a_line_over_the_limit_with_its_number(where: str) -> None:
     assert found(assembly) == [(3, "error", "line-too-long")]
     assert f"{MAX_LINE_CHARS:,}" in assembly.errors[0].message
     assert assembly.stops == ()
+
+
+def test_it_takes_as_many_links_as_the_bracket_limit_allows() -> None:
+    links = "\n".join("[a](/b) " * 10 for _ in range(MAX_BRACKETS // 10))
+
+    assert assemble("## A\n" + links).ok
+
+
+def test_it_refuses_more_opening_brackets_than_the_limit_on_the_line_that_passes_it() -> None:
+    lines = ["![" * 1000 for _ in range(MAX_BRACKETS // 1000)] + ["[one more]"]
+
+    assembly = assemble("## A\n" + "\n".join(lines))
+
+    assert found(assembly) == [(12, "error", "too-many-brackets")]
+    assert f"{MAX_BRACKETS:,}" in assembly.errors[0].message
+
+
+def test_it_refuses_more_lines_than_the_limit_and_says_where() -> None:
+    assembly = assemble("## A\n" + "word\n" * MAX_LINES)
+
+    assert found(assembly) == [(MAX_LINES + 1, "error", "too-many-lines")]
+
+
+def test_it_refuses_more_table_borders_than_the_limit() -> None:
+    table = "|a|b|c|d|\n|-|-|-|-|\n" + "|1|2|3|4|\n" * (MAX_TABLE_PIPES // 5)
+
+    assembly = assemble("## A\n" + table)
+
+    assert [code for _, _, code in found(assembly)] == ["too-many-table-cells"]
+    assert assemble("## A\n" + "|a|b|c|d|\n|-|-|-|-|\n" + "|1|2|3|4|\n" * (MAX_TABLE_PIPES // 5 - 3)).ok
 
 
 def test_it_counts_a_line_in_characters_not_bytes() -> None:
