@@ -43,7 +43,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (it shares the machine's cores)")
     parser.add_argument("--runs", type=int, default=3, help="wrk runs per server and step; the median is reported")
     parser.add_argument("--steps", action="store_true", help="also measure each step of the fast path")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=18765, help="the bare server's; the product's is the next")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -83,6 +83,8 @@ def main() -> int:
             before = stored_scans()
             server = _start(_product_command(), scan_port, step)
             worker = _start(_worker_command(), scan_port, step) if step == "full" else None
+            runs: dict[str, list[dict]] = {"bare": [], "scan": []}
+            sent = 0
             try:
                 _wait_until_up(scan_port, host, f"/qr/{token}")
                 if bare is None:
@@ -92,16 +94,16 @@ def main() -> int:
                     body_file.close()
                     bare = _start(_bare_command(workers), bare_port, step, BARE_BODY_FILE=body_file.name, BARE_CSP=csp)
                     _wait_until_up(bare_port, host, f"/qr/{token}")
-                runs = {"bare": [], "scan": []}
                 for _ in range(args.runs):
                     runs["bare"].append(_wrk(f"http://127.0.0.1:{bare_port}/qr/{token}", host, args))
                     runs["scan"].append(_wrk(f"http://127.0.0.1:{scan_port}/qr/{token}", host, args))
+                sent = sum(run["sent"] for run in runs["scan"])
             finally:
                 _stop(server)
-            sent = sum(run["sent"] for run in runs["scan"])
-            stored = _wait_for_scans(stored_scans, before + sent) - before
-            if worker is not None:
-                _stop(worker)
+                # The worker goes once the scans are written (at once if nothing was measured).
+                stored = _wait_for_scans(stored_scans, before + sent) - before
+                if worker is not None:
+                    _stop(worker)
             bare_median, scan_median = _median(runs["bare"]), _median(runs["scan"])
             results[step] = scan_median["rps"]
             print(

@@ -25,7 +25,11 @@ def network_of(ip: str) -> str:
     "203.0.113.77" gives "203.0.113.0". One cut for analytics (a scan's `ip`) and for rate limits alike:
     one client is one network.
     """
-    address = parse_ip(ip)
+    return network_of_address(parse_ip(ip))
+
+
+def network_of_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> str:
+    """network_of() for an address already parsed (by parse_ip)."""
     if address is None:
         return ""
     host_bits = 32 - IPV4_PREFIX if address.version == 4 else 128 - IPV6_PREFIX

@@ -168,6 +168,8 @@ MIDDLEWARE = [
     # Before the host decides the workspace: load balancers probe with hosts of their own.
     "qrcards.middleware.HealthCheckMiddleware",
     "accounts.middleware.TenantMiddleware",
+    # Scanner pages are answered here: they need none of what follows (trails/middleware.py).
+    "trails.middleware.scanner_fast_lane",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # A session is a log-in only on the host it was made on: a cookie copied to another host is no log-in there.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
 import os
 import re
 import secrets
@@ -123,7 +124,11 @@ def country_for_ip(ip: str) -> str:
     """ISO 3166 alpha-2 country code of the full address, from bundled offline
     data; "" for private, reserved, invalid and unknown addresses.
     """
-    address = parse_ip(ip)
+    return country_of(parse_ip(ip))
+
+
+def country_of(address: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> str:
+    """country_for_ip() for an address already parsed (by lib.networks.parse_ip)."""
     if address is None or not address.is_global:
         return ""
     code: str = _geoip().lookup(str(address)).country_code

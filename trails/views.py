@@ -89,9 +89,7 @@ def _scanner_page(request: HttpRequest, token: str) -> ScannerPage:
     except (OperationalError, InterfaceError) as error:
         database_outage.failed(error)
         stale = _pages.get_stale(key) or _last_good_pages().load(":".join(key))
-        if stale is None:
-            raise
-        return stale
+        return stale or ScannerPage(503, render_to_string("503.html"))
     database_outage.recovered()
     if page.stop_id is not None or page.status == 410:
         _pages.put(key, page, seconds=settings.SCANNER_PAGE_CACHE_SECONDS)
@@ -150,6 +148,11 @@ def stop_page(request: HttpRequest, token: str) -> HttpResponse:
     # Each visit must reach us to be counted; the CSS is what gets cached.
     response["Cache-Control"] = "no-cache, private"
     response["Content-Security-Policy"] = _scanner_csp(request.tenant)
+    # The page skips the middleware that would say so (trails/middleware.py); its CSP forbids framing too.
+    response["X-Frame-Options"] = "DENY"
+    if page.status == 503:  # the database is away and this page was never seen: logged once, by the outage
+        response["Retry-After"] = "30"
+        response._has_been_logged = True
     return response
 
 
