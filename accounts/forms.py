@@ -5,7 +5,7 @@ import re
 from django import forms
 
 from accounts.models import LOGO_EXTENSIONS, ApiKey, Customer, Invitation, Membership
-from accounts.permissions import grantable_roles
+from accounts.roles import grantable_roles
 from lib.colours import contrast_ratio
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")

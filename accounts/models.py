@@ -21,6 +21,7 @@ from django.utils.functional import cached_property
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_public_schema_name
 
+from accounts.roles import Role, may_grant
 from accounts.schemas import clone_template_schema
 
 log = logging.getLogger(__name__)
@@ -229,11 +230,7 @@ class MembershipQuerySet(models.QuerySet):
 
 
 class Membership(models.Model):
-    class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        ADMIN = "admin", "Admin"
-        EDITOR = "editor", "Editor"
-        VIEWER = "viewer", "Viewer"
+    Role = Role
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="memberships")
@@ -374,8 +371,6 @@ class Invitation(models.Model):
 
     def issuer_may_grant(self) -> bool:
         """Whether whoever sent it may, as of now, grant its role: an owner invitation needs a sender still an owner."""
-        from accounts.permissions import may_grant
-
         role = (
             Membership.objects.filter(user_id=self.invited_by_id, customer_id=self.customer_id)
             .values_list("role", flat=True)

@@ -1,4 +1,4 @@
-"""Who may do what in a workspace: the one table the README's role table describes, and its checks."""
+"""Who may do what in a workspace, asked of a request: its member's role against the table in accounts/roles.py."""
 
 from __future__ import annotations
 
@@ -11,39 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
 from accounts.models import Membership
-
-Role = Membership.Role
-
-ABILITIES: dict[str, frozenset[str]] = {
-    "view_trails": frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR, Role.VIEWER}),
-    "edit_trails": frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
-    "view_analytics": frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR, Role.VIEWER}),
-    "manage_members": frozenset({Role.OWNER, Role.ADMIN}),
-    "manage_api_keys": frozenset({Role.OWNER, Role.ADMIN}),
-    "change_settings": frozenset({Role.OWNER, Role.ADMIN}),
-    # Making, demoting or removing an owner: by any route (team page, invitation, API, admin).
-    "manage_owners": frozenset({Role.OWNER}),
-    "delete_workspace": frozenset({Role.OWNER}),
-}
-
-
-def can(role: str, ability: str) -> bool:
-    return role in ABILITIES[ability]
-
-
-def may_manage(actor_role: str, member_role: str) -> bool:
-    """Whether `actor_role` may change the role of, or remove, a member whose role is `member_role`."""
-    return can(actor_role, "manage_members") and (member_role != Role.OWNER or can(actor_role, "manage_owners"))
-
-
-def may_grant(actor_role: str, role: str) -> bool:
-    """Whether `actor_role` may give someone `role`, by a role change or an invitation (owners only make owners)."""
-    return may_manage(actor_role, role)
-
-
-def grantable_roles(actor_role: str) -> list[tuple[str, str]]:
-    """The role choices to offer someone of `actor_role`: "owner" only to owners."""
-    return [(value, label) for value, label in Role.choices if may_grant(actor_role, value)]
+from accounts.roles import ABILITIES, can
 
 
 def membership_for(request: HttpRequest) -> Membership | None:

@@ -27,7 +27,8 @@ from accounts.forms import (
     WorkspaceSettingsForm,
 )
 from accounts.models import ApiKey, Customer, Invitation, Membership, User
-from accounts.permissions import grantable_roles, may_grant, may_manage, member_required
+from accounts.permissions import member_required
+from accounts.roles import grantable_roles, may_grant, may_manage
 from accounts.workspaces import (
     create_workspace,
     email_url,

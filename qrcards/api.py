@@ -40,7 +40,8 @@ from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 from ninja.utils import check_csrf
 
 from accounts.models import ApiKey, User
-from accounts.permissions import can, membership_for
+from accounts.permissions import membership_for
+from accounts.roles import can
 from lib.outage import database_outage
 from scans import api as scans_api
 from trails import api as trails_api

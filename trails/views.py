@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 import dap
-from accounts.permissions import can, member_required
+from accounts.permissions import member_required
+from accounts.roles import can
 from lib.lastgood import LastGoodCopies
 from lib.outage import database_outage
 from lib.timed import TimedCache

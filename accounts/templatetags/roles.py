@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import template
 from django.http import HttpRequest
 
-from accounts.permissions import can, membership_for
+from accounts.permissions import membership_for
+from accounts.roles import can
 
 register = template.Library()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from accounts.permissions import ABILITIES, can
+from accounts.roles import ABILITIES, can
 from tests.accounts.conftest import host_client
 
 SAMPLE_ARGS = {"int": "1", "str": "x", "slug": "x", "path": "x", "uuid": "00000000-0000-0000-0000-000000000000"}
