@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import itertools
+import json
 import os
 import re
 import signal
@@ -30,7 +31,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from accounts.models import Customer, User
+from accounts.models import ApiKey, Customer, User
 from tests.fixtures.redis import redis_or_skip
 from tests.fixtures.trails import trail_markdown
 
@@ -67,6 +68,7 @@ class Stack:
     host: str
     token: str
     log_dir: Path
+    api_key: str = ""
     web: subprocess.Popen | None = None
     worker: subprocess.Popen | None = None
     worker_runs: int = 0
@@ -96,10 +98,11 @@ class Stack:
     def web_workers(self) -> list[psutil.Process]:
         return psutil.Process(self.web.pid).children()
 
-    def get(self, path: str, *, referrer: str = "") -> tuple[int, bytes]:
+    def get(self, path: str, *, referrer: str = "", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
-            conn.request("GET", path, headers={"Host": self.host, "User-Agent": PHONE, "Referer": referrer})
+            sent = {"Host": self.host, "User-Agent": PHONE, "Referer": referrer, **(headers or {})}
+            conn.request("GET", path, headers=sent)
             response = conn.getresponse()
             return response.status, response.read()
         finally:
@@ -222,7 +225,8 @@ def stack(request, django_db_setup, django_db_blocker, tmp_path_factory):
             trail = Trail.create_from_markdown(trail_markdown(), status=Trail.Status.PUBLISHED)
             token = trail.live_stops().first().token
         host = workspace.primary_host
-    running = Stack(env=env, port=port, host=host, token=token, log_dir=directory)
+        _, api_key = ApiKey.objects.create_key(customer=workspace, name="Poller", scope=ApiKey.Scope.READ)
+    running = Stack(env=env, port=port, host=host, token=token, log_dir=directory, api_key=api_key)
     running.start_web()
     running.start_worker()
     try:
@@ -325,3 +329,54 @@ def test_while_the_database_is_away_pages_answer_from_their_last_good_copy_and_n
     assert "Traceback" not in log, log[-3000:]
     outages_logged = len(re.findall(r"database unavailable", log))
     assert 1 <= outages_logged <= 2 * 3, f"the outage was logged {outages_logged} times"  # once a process at most
+
+
+def test_a_client_following_the_scans_cursor_misses_none_however_late_they_are_written(stack):
+    """As the README shows: poll /api/v1/scans with the last next_cursor, every 0.2 s, while scans pour in."""
+    seen: list[int] = []
+    cursor = ""
+    stopping = threading.Event()
+
+    def poll_once() -> bool:
+        nonlocal cursor
+        status, body = stack.get(
+            f"/api/v1/scans?limit=1000&include_bots=true&cursor={cursor}",
+            headers={"Authorization": f"Bearer {stack.api_key}"},
+        )
+        assert status == 200, body[:300]
+        page = json.loads(body)
+        seen.extend(item["id"] for item in page["items"])
+        cursor = page["next_cursor"] or ""
+        return page["has_more"]
+
+    def poller() -> None:
+        while not stopping.is_set():
+            while poll_once():
+                pass
+            time.sleep(0.2)
+
+    poll_once()  # from the start: every scan stored before now
+    before = set(seen)
+    thread = threading.Thread(target=poller)
+    thread.start()
+    load = Load(stack)
+
+    def pause_the_worker_for_two_seconds() -> None:
+        # Scans then reach the database late, in several batches, from several web processes' spools.
+        _later(2, lambda: stack.worker.send_signal(signal.SIGSTOP))
+        _later(4, lambda: stack.worker.send_signal(signal.SIGCONT))
+
+    load.run(6, during=pause_the_worker_for_two_seconds)
+    wait_until_stored(stack, load)
+    time.sleep(0.5)
+    stopping.set()
+    thread.join()
+    while poll_once():
+        pass
+
+    with psycopg.connect(_database_url(), autocommit=True) as conn:
+        stored = {row[0] for row in conn.execute(f'SELECT id FROM "{SLUG}".scans_scan').fetchall()}  # noqa: S608
+    assert len(seen) == len(set(seen)), "a scan was listed twice"
+    assert set(seen) == stored, (
+        f"{len(stored - set(seen))} of {len(stored - before)} new scans never reached the poller"
+    )
