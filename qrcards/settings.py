@@ -376,6 +376,8 @@ SCANS_QUEUE = env_str("SCANS_QUEUE") or ("redis" if REDIS_URL else "spool")
 if SCANS_QUEUE not in ("redis", "spool", "direct"):
     raise ImproperlyConfigured(f"SCANS_QUEUE must be redis, spool or direct; got {SCANS_QUEUE!r}")
 SCAN_SPOOL_DIR = Path(env_str("SCAN_SPOOL_DIR") or VAR_DIR / "spool")
+# The Redis stream of scans (one per deployment sharing a Redis).
+SCAN_STREAM = env_str("SCAN_STREAM") or "qrcards:scans"
 # A scan a worker took from Redis and hasn't acknowledged this long after is taken over by another worker.
 SCAN_CLAIM_IDLE_SECONDS = env_int("SCAN_CLAIM_IDLE_SECONDS", 60)
 # The last good scanner pages and host lookups, on local disk, for when the database is away.

@@ -41,7 +41,6 @@ NEWBORN_SUFFIX = ".new"
 ROTATE_SECONDS = 5.0
 ROTATE_BYTES = 4 * 1024 * 1024
 READ_BYTES = 1024 * 1024
-STREAM = "qrcards:scans"
 GROUP = "writers"
 REDIS_TIMEOUT = 0.5  # seconds; past it the scan goes to the spool instead
 
@@ -284,6 +283,7 @@ class StreamReader:
     def __init__(self, client, consumer: str) -> None:
         self.client = client
         self.consumer = consumer
+        self.stream = settings.SCAN_STREAM
         self.claim_idle_ms = int(settings.SCAN_CLAIM_IDLE_SECONDS * 1000)
         self._group_ready = False
         self._last_claim = 0.0
@@ -294,7 +294,7 @@ class StreamReader:
         import redis
 
         try:
-            self.client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+            self.client.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
         except redis.ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
@@ -305,7 +305,7 @@ class StreamReader:
         entries = self._claim_abandoned(limit)
         if entries:
             return entries
-        answer = self.client.xreadgroup(GROUP, self.consumer, {STREAM: ">"}, count=limit, block=block_ms or None)
+        answer = self.client.xreadgroup(GROUP, self.consumer, {self.stream: ">"}, count=limit, block=block_ms or None)
         return [_stream_entry(entry_id, fields) for _, messages in answer or [] for entry_id, fields in messages]
 
     def _claim_abandoned(self, limit: int) -> list[Entry]:
@@ -314,7 +314,7 @@ class StreamReader:
             return []
         self._last_claim = now
         _, messages, *_ = self.client.xautoclaim(
-            STREAM, GROUP, self.consumer, min_idle_time=self.claim_idle_ms, start_id="0-0", count=limit
+            self.stream, GROUP, self.consumer, min_idle_time=self.claim_idle_ms, start_id="0-0", count=limit
         )
         return [_stream_entry(entry_id, fields) for entry_id, fields in messages if fields]
 
@@ -322,16 +322,16 @@ class StreamReader:
         ids = [entry.stream_id for entry in entries if entry.stream_id]
         if ids:
             with self.client.pipeline(transaction=True) as pipe:
-                pipe.xack(STREAM, GROUP, *ids)
-                pipe.xdel(STREAM, *ids)
+                pipe.xack(self.stream, GROUP, *ids)
+                pipe.xdel(self.stream, *ids)
                 pipe.execute()
 
     def forget_idle_consumers(self) -> None:
         """Consumers (worker processes) gone for an hour with nothing pending leave the group's list."""
         self._ensure_group()
-        for consumer in self.client.xinfo_consumers(STREAM, GROUP):
+        for consumer in self.client.xinfo_consumers(self.stream, GROUP):
             if consumer["pending"] == 0 and consumer["idle"] > 3_600_000:
-                self.client.xgroup_delconsumer(STREAM, GROUP, consumer["name"])
+                self.client.xgroup_delconsumer(self.stream, GROUP, consumer["name"])
 
 
 def _stream_entry(entry_id, fields) -> Entry:

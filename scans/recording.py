@@ -93,7 +93,7 @@ def hand_over(line: bytes) -> None:
         try:
             if _redis is None:
                 _redis = queue.redis_client()
-            _redis.xadd(queue.STREAM, {"d": line})
+            _redis.xadd(settings.SCAN_STREAM, {"d": line})
             return
         except Exception as error:  # any Redis failure: the disk is the fallback
             logger.warning("Redis refused a scan (%s); it goes to the local spool", error)

@@ -212,10 +212,8 @@ def stack(request, django_db_setup, django_db_blocker, tmp_path_factory):
     }
     env.pop("REDIS_URL", None)
     if request.param == "redis":
-        import redis
-
         env["REDIS_URL"] = redis_or_skip()
-        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+        env["SCAN_STREAM"] = f"qrcards:scans:test-{uuid.uuid4().hex}"  # several test runs may share a Redis
     directory = tmp_path_factory.mktemp(f"stack-{request.param}")
     env["SCAN_SPOOL_DIR"] = str(directory / "spool")
     env["LAST_GOOD_DIR"] = str(directory / "last-good")

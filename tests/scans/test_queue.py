@@ -5,9 +5,9 @@ These run in-process; tests/scans/test_durability.py kills real processes and ta
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import uuid
 
 import pytest
 from django.db import OperationalError
@@ -29,8 +29,12 @@ def spool(settings, tmp_path, monkeypatch):
     recording.shutdown()
 
 
-def spooled_lines(directory) -> list[dict]:
-    return [json.loads(line) for path in sorted(directory.glob("*.scans")) for line in path.read_bytes().splitlines()]
+def spooled_lines(directory) -> list[PendingScan]:
+    return [
+        PendingScan.from_line(line)
+        for path in sorted(directory.glob("*.scans"))
+        for line in path.read_bytes().splitlines()
+    ]
 
 
 def stored(schema: str) -> int:
@@ -61,8 +65,8 @@ def test_a_scan_is_on_disk_before_its_page_is_answered_and_without_the_full_ip(c
 
     assert response.status_code == 200
     [line] = spooled_lines(spool)
-    assert (line["schema"], line["stop_id"], line["ip"], line["country"]) == ("alpha", stop.pk, "81.2.69.0", "GB")
-    assert FULL_IP not in json.dumps(line)
+    assert (line.schema, line.stop_id, line.ip, line.country) == ("alpha", stop.pk, "81.2.69.0", "GB")
+    assert FULL_IP.encode() not in b"".join(path.read_bytes() for path in spool.glob("*.scans"))
     assert stored("alpha") == 0  # the worker writes it, not the request
 
 
@@ -193,17 +197,19 @@ def redis_queue(settings, spool, monkeypatch):
     url = redis_or_skip()
     settings.REDIS_URL = url
     settings.SCANS_QUEUE = "redis"
+    settings.SCAN_STREAM = f"qrcards:scans:test-{uuid.uuid4().hex}"  # several test runs may share a Redis
     monkeypatch.setattr(recording, "_redis", None)
     client = queue.redis_client()
-    client.delete(queue.STREAM)
     yield client
-    client.delete(queue.STREAM)
+    client.delete(settings.SCAN_STREAM)
 
 
-def test_with_redis_a_scan_goes_to_the_stream_and_is_deleted_once_written(client_a, workspace_a, spool, redis_queue):
+def test_with_redis_a_scan_goes_to_the_stream_and_is_deleted_once_written(
+    client_a, workspace_a, spool, redis_queue, settings
+):
     stop = first_stop(workspace_a)
     client_a.get(f"/qr/{stop.token}", HTTP_USER_AGENT=PHONE)
-    assert redis_queue.xlen(queue.STREAM) == 1
+    assert redis_queue.xlen(settings.SCAN_STREAM) == 1
     assert not spooled_lines(spool)
 
     writer = worker.ScanWriter(consumer="test")
@@ -211,8 +217,8 @@ def test_with_redis_a_scan_goes_to_the_stream_and_is_deleted_once_written(client
     writer.close()
 
     assert stored("alpha") == 1
-    assert redis_queue.xlen(queue.STREAM) == 0
-    assert redis_queue.xpending(queue.STREAM, queue.GROUP)["pending"] == 0
+    assert redis_queue.xlen(settings.SCAN_STREAM) == 0
+    assert redis_queue.xpending(settings.SCAN_STREAM, queue.GROUP)["pending"] == 0
 
 
 def test_scans_a_dead_worker_read_but_never_acknowledged_are_claimed_and_written_once(
@@ -232,7 +238,7 @@ def test_scans_a_dead_worker_read_but_never_acknowledged_are_claimed_and_written
     survivor.close()
 
     assert stored("alpha") == 3
-    assert redis_queue.xpending(queue.STREAM, queue.GROUP)["pending"] == 0
+    assert redis_queue.xpending(settings.SCAN_STREAM, queue.GROUP)["pending"] == 0
 
 
 def test_when_redis_does_not_answer_scans_go_to_the_spool(client_a, workspace_a, spool, settings, monkeypatch, caplog):
@@ -245,5 +251,5 @@ def test_when_redis_does_not_answer_scans_go_to_the_spool(client_a, workspace_a,
         response = client_a.get(f"/qr/{stop.token}", HTTP_USER_AGENT=PHONE)
 
     assert response.status_code == 200
-    assert [line["stop_id"] for line in spooled_lines(spool)] == [stop.pk]
+    assert [line.stop_id for line in spooled_lines(spool)] == [stop.pk]
     assert "goes to the local spool" in caplog.text
