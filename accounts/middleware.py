@@ -144,6 +144,12 @@ class SessionHostMiddleware:
 TLS_ASK_PATH = "/internal/tls-ask"
 
 
+def _logged(response: HttpResponse) -> HttpResponse:
+    # Logged by TlsAskMiddleware, once: not again as Django's "Not Found" warning for every name a scanner tries.
+    response._has_been_logged = True
+    return response
+
+
 class TlsAskMiddleware:
     """Answers Caddy's question before it gets a certificate on demand: may it have one for ?domain=…?
 
@@ -165,7 +171,7 @@ class TlsAskMiddleware:
             return self.get_response(request)
         if not self._from_the_proxy(request):
             logger.warning("tls-ask from %s refused: not one of TRUSTED_PROXIES", request.META.get("REMOTE_ADDR"))
-            return HttpResponseNotFound(render_to_string("404.html"))
+            return _logged(HttpResponseNotFound(render_to_string("404.html")))
         name = request.GET.get("domain", "").strip().lower().removesuffix(".")
         if not name:
             return HttpResponseBadRequest("?domain= is missing", content_type="text/plain")
@@ -178,7 +184,7 @@ class TlsAskMiddleware:
         logger.info("tls-ask %s: %s", name, "allowed" if served else "refused")
         if served:
             return HttpResponse("ok", content_type="text/plain")
-        return HttpResponseNotFound("not a host of ours", content_type="text/plain")
+        return _logged(HttpResponseNotFound("not a host of ours", content_type="text/plain"))
 
     @staticmethod
     def _from_the_proxy(request: HttpRequest) -> bool:
