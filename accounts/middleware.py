@@ -50,6 +50,16 @@ def unavailable() -> HttpResponse:
     return response
 
 
+def canonical_host(hostname: str) -> str:
+    """The host whose Domain row answers for `hostname`: itself, lower-cased; our public host for its www.
+
+    django-tenants drops "www." from every host; only our own public host's www is an alias of it, since
+    a workspace's custom domain may well be www.museum.org (and museum.org someone else's, or nobody's).
+    """
+    hostname = hostname.lower().removesuffix(".")
+    return settings.QRCARDS_DOMAIN if hostname == f"www.{settings.QRCARDS_DOMAIN}" else hostname
+
+
 def served_tenant(domain_model, hostname: str):
     """The workspace `hostname` is a served host of: its own host, or a custom domain once verified.
 
@@ -76,10 +86,7 @@ class TenantMiddleware(TenantMainMiddleware):
 
     @staticmethod
     def hostname_from_request(request) -> str:
-        # django-tenants drops "www." from every host; only our own public host's www is an alias of it, since
-        # a workspace's custom domain may well be www.museum.org (and museum.org someone else's, or nobody's).
-        hostname = request.get_host().split(":")[0].lower()
-        return settings.QRCARDS_DOMAIN if hostname == f"www.{settings.QRCARDS_DOMAIN}" else hostname
+        return canonical_host(request.get_host().split(":")[0])
 
     def get_tenant(self, domain_model, hostname):
         tenant = _hosts.get(hostname)
@@ -172,7 +179,7 @@ class TlsAskMiddleware:
         if not self._from_the_proxy(request):
             logger.warning("tls-ask from %s refused: not one of TRUSTED_PROXIES", request.META.get("REMOTE_ADDR"))
             return _logged(HttpResponseNotFound(render_to_string("404.html")))
-        name = request.GET.get("domain", "").strip().lower().removesuffix(".")
+        name = canonical_host(request.GET.get("domain", "").strip())
         if not name:
             return HttpResponseBadRequest("?domain= is missing", content_type="text/plain")
         domain_model = get_tenant_domain_model()

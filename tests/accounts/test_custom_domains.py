@@ -10,6 +10,7 @@ from html import unescape
 
 import pypdfium2
 import pytest
+import resvg_py
 import zxingcpp
 from django.core import mail
 from django.test import Client
@@ -400,6 +401,7 @@ def test_the_tls_ask_approves_only_the_hosts_we_serve(proxy, workspace_a, worksp
 
     assert ask(MUSEUM) == ask(MUSEUM.upper() + ".") == 200
     assert ask("alpha.qrcards.localhost") == ask("bravo.qrcards.localhost") == ask("qrcards.localhost") == 200
+    assert ask("www.qrcards.localhost") == 200  # served as the public host
     assert ask("pending.museum.test") == ask("nobody.museum.test") == ask("charlie.qrcards.localhost") == 404
     assert proxy.get("/internal/tls-ask").status_code == 400
 
@@ -442,6 +444,10 @@ def test_a_workspace_prints_its_cards_with_the_domain_it_chose_everywhere_and_ea
     assert {url.upper() for url in re.findall(r">(http://[^<]+/qr/\w+)<", cards_page)} == expected
     png = owner_a.get(f"/dashboard/trails/{trail.pk}/stops/{stop.pk}/qr.png?size_px=256")
     assert qr_codes(Image.open(io.BytesIO(png.content)).convert("RGB")) == [f"HTTP://{MUSEUM.upper()}/QR/{stop.token}"]
+    print_view = owner_a.get(f"/dashboard/trails/{trail.pk}/cards/print").content.decode()
+    first_svg = re.search(r"<svg.*?</svg>", print_view, re.S).group(0)
+    rendered = bytes(resvg_py.svg_to_bytes(svg_string=first_svg, dpi=300))
+    assert qr_codes(Image.open(io.BytesIO(rendered)).convert("RGB"))[0] in expected
     pdf = owner_a.get(f"/dashboard/trails/{trail.pk}/cards.pdf")
     page = pypdfium2.PdfDocument(pdf.content)[0].render(scale=2).to_pil().convert("RGB")
     assert set(qr_codes(page)) == expected
