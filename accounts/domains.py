@@ -76,7 +76,7 @@ def normalise_domain(text: str) -> str:
     try:
         name = idna.encode(value, uts46=True).decode("ascii")
     except idna.IDNAError as error:
-        raise ValidationError(_idna_problem(value, error), code="invalid") from None
+        raise ValidationError(_idna_problem(error), code="invalid") from None
     labels = name.split(".")
     if len(labels) < 2:
         raise ValidationError("Type the whole domain, with its ending, e.g. trails.museum.org.", code="incomplete")
@@ -92,7 +92,7 @@ def normalise_domain(text: str) -> str:
     return name
 
 
-def _idna_problem(value: str, error: idna.IDNAError) -> str:
+def _idna_problem(error: idna.IDNAError) -> str:
     message = str(error)
     if "Empty Label" in message:
         return "That isn't a domain name: there is nothing between two dots."
