@@ -20,7 +20,7 @@ from django.urls import URLPattern
 from django_tenants.utils import get_public_schema_name
 
 from accounts.forms import WorkspaceDeleteForm, WorkspaceSettingsForm
-from accounts.models import ApiKey, Customer, Domain, Invitation, LastOwnerError, Membership, User
+from accounts.models import ApiKey, Customer, Domain, DomainInUse, Invitation, LastOwnerError, Membership, User
 
 
 class StaffSite(admin.AdminSite):
@@ -149,9 +149,24 @@ class MembershipInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+DOMAIN_FIELDS = ["domain", "is_primary", "is_custom", "verified_at", "proof_missing_since", "lapsed_at"]
+
+
 class DomainInline(admin.TabularInline):
+    """A workspace's hosts, to look at: its owners add and verify domains on its settings page."""
+
     model = Domain
     extra = 0
+    fields = DOMAIN_FIELDS
+    readonly_fields = DOMAIN_FIELDS
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Customer, site=public_site)
@@ -209,9 +224,44 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(Domain, site=public_site)
 class DomainAdmin(admin.ModelAdmin):
-    list_display = ["domain", "tenant", "is_primary"]
+    """Domains, as their workspaces keep them: looked at here, and removed by the dashboard's rules.
+
+    A domain is added and verified by its workspace (a DNS record proves it is theirs), so staff add and
+    change none. They may remove a custom domain (a name held by someone who doesn't own it, say; the page
+    lists the printed cards that go with it), never a workspace's own host, the public host, or the
+    domain a workspace's cards print now (Domain.check_removable, checked again under a lock).
+    """
+
+    list_display = ["domain", "tenant", "is_primary", "is_custom", "status", "verified_at"]
+    list_filter = ["is_custom", "is_primary"]
     search_fields = ["domain", "tenant__name"]
     list_select_related = ["tenant"]
+    fields = ["tenant", *DOMAIN_FIELDS, "created_at", "last_checked_at", "check_note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_deleted_objects(self, objs, request):
+        # Not has_delete_permission(obj): the workspace's delete page asks that of each of its domains too.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        kept = []
+        for domain in objs:
+            try:
+                domain.check_removable()
+            except DomainInUse as error:
+                kept.append(f"{domain}: {error.messages[0]}")
+        return deleted, counts, perms_needed, [*protected, *kept]
+
+    def delete_model(self, request, obj: Domain) -> None:
+        obj.remove()
+
+    def delete_queryset(self, request, queryset) -> None:
+        for domain in queryset:
+            domain.remove()
 
 
 @admin.register(User, site=public_site)

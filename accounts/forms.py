@@ -4,7 +4,8 @@ import re
 
 from django import forms
 
-from accounts.models import LOGO_EXTENSIONS, ApiKey, Customer, Invitation, Membership
+from accounts.domains import MAX_CUSTOM_DOMAINS, DomainTaken, normalise_domain
+from accounts.models import LOGO_EXTENSIONS, ApiKey, Customer, Domain, Invitation, Membership
 from accounts.roles import grantable_roles
 from lib.colours import contrast_ratio
 
@@ -161,5 +162,52 @@ class WorkspaceDeleteForm(forms.Form):
         if value != self.workspace.schema_name:
             raise forms.ValidationError(
                 f"That isn't “{self.workspace.schema_name}”; nothing was deleted.", code="mismatch"
+            )
+        return value
+
+
+class DomainForm(forms.Form):
+    domain = forms.CharField(
+        label="Your domain",
+        max_length=300,
+        help_text="A domain (or subdomain) whose DNS you manage, e.g. trails.museum.org.",
+        error_messages={"required": "Type the domain, e.g. trails.museum.org."},
+        widget=forms.TextInput(
+            attrs={"placeholder": "trails.museum.org", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+    )
+
+    def __init__(self, *args, customer: Customer, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.customer = customer
+
+    def clean_domain(self) -> str:
+        name = normalise_domain(self.cleaned_data["domain"])
+        if Domain.objects.filter(tenant=self.customer, domain=name).exists():
+            raise forms.ValidationError("This workspace has that domain already.", code="added")
+        if Domain.objects.filter(domain=name).exists():
+            raise DomainTaken()
+        if Domain.objects.filter(tenant=self.customer, is_custom=True).count() >= MAX_CUSTOM_DOMAINS:
+            raise forms.ValidationError(
+                f"A workspace can have {MAX_CUSTOM_DOMAINS} domains of its own: remove one first.", code="too_many"
+            )
+        return name
+
+
+class DomainRemoveForm(forms.Form):
+    """Removing a domain that printed cards leaves those cards pointing nowhere, so it is typed out to confirm."""
+
+    confirm = forms.CharField(label="Type the domain to confirm", max_length=300, required=False)
+
+    def __init__(self, *args, domain: Domain, printed: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.domain = domain
+        self.printed = printed
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data["confirm"].strip().lower().removesuffix(".")
+        if self.printed and value not in (self.domain.domain, self.domain.display_name.lower()):
+            raise forms.ValidationError(
+                f"That isn't “{self.domain.display_name}”; nothing was removed.", code="mismatch"
             )
         return value

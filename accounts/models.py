@@ -16,6 +16,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django_tenants.models import DomainMixin, TenantMixin
@@ -171,12 +172,26 @@ class Customer(TenantMixin):
             return ""
         return f"/branding/logo?v={self.logo.name.rsplit('-', 1)[-1]}"
 
+    @property
+    def own_host(self) -> str:
+        """Its own host, <slug>.QRCARDS_DOMAIN: it always answers, whatever custom domains come and go."""
+        return f"{self.schema_name}.{settings.QRCARDS_DOMAIN}"
+
     @cached_property
+    def card_domain(self) -> Domain | None:
+        """The domain its cards print (the primary one) while we serve it; else its own host's row.
+
+        Cached: a request may need it once per stop. Tenants are re-read when a Domain changes
+        (accounts.middleware), so a cached value lives no longer than the host cache does.
+        """
+        chosen = self.domains.served().filter(Q(is_primary=True) | Q(is_custom=False))
+        return chosen.order_by("-is_primary", "is_custom", "pk").first()
+
+    @property
     def primary_host(self) -> str:
-        # Cached: a request may need it once per stop. Tenants are re-read when a Domain changes
-        # (accounts.middleware), so a cached value lives no longer than the host cache does.
-        domain = self.domains.filter(is_primary=True).first()
-        return domain.domain if domain else f"{self.schema_name}.{settings.QRCARDS_DOMAIN}"
+        """The host its cards print, its e-mailed links and hand-overs lead to: the card domain, or its own host."""
+        domain = self.card_domain
+        return domain.domain if domain else self.own_host
 
     def content_counts(self) -> list[tuple[str, int]]:
         """How many rows each table of its own schema holds (trails, stops, scans...): what deleting it destroys.
@@ -210,9 +225,143 @@ class Customer(TenantMixin):
         return super().create_schema(check_if_exists=check_if_exists, sync_schema=sync_schema, verbosity=verbosity)
 
 
+class DomainQuerySet(models.QuerySet):
+    def served(self) -> DomainQuerySet:
+        """The hosts we answer on: workspace hosts (and the public one) always, custom domains once verified."""
+        return self.filter(Q(is_custom=False) | Q(verified_at__isnull=False))
+
+
+class DomainInUse(ValidationError):
+    """A domain that must stay: a workspace's own host, or the one its cards print now."""
+
+
 class Domain(DomainMixin):
+    """A host a workspace answers on: its own <slug>.QRCARDS_DOMAIN, or a custom domain it proved it owns.
+
+    A custom domain is served (by the tenant middleware, and given a certificate by Caddy) only while
+    verified: a TXT record holding its token at CHALLENGE_LABEL.<domain> proves the workspace controls
+    the domain's DNS. accounts/domains.py checks it, at once when asked and every hour after; a verified
+    domain whose proof stays gone for PROOF_GRACE stops being served.
+    """
+
+    CHALLENGE_LABEL = "_qrcards-challenge"
+    TOKEN_PREFIX = "qrcards-verification="  # noqa: S105 (a label, not a secret)
+    # How long a verified domain's proof may be missing before we stop serving it (owners are told at once).
+    PROOF_GRACE = timedelta(days=7)
+    # How long a domain may wait for its first proof: after that it is dropped, so nobody holds a name they
+    # don't control and keeps its owner from adding it.
+    PENDING_FOR = timedelta(days=7)
+
+    is_custom = models.BooleanField(default=False, editable=False)
+    verification_token = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="Served since.")
+    last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    check_note = models.CharField(max_length=1000, blank=True, editable=False, help_text="What the last check found.")
+    proof_missing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    lapsed_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When we stopped serving it: its proof was gone too long."
+    )
+
+    objects = DomainQuerySet.as_manager()
+
     class Meta:
         verbose_name = "domain"
+
+    @property
+    def is_served(self) -> bool:
+        return not self.is_custom or self.verified_at is not None
+
+    @property
+    def status(self) -> str:
+        """workspace (its own host), verified, proof-missing (verified, within the grace), lapsed, or pending."""
+        if not self.is_custom:
+            return "workspace"
+        if self.verified_at is not None:
+            return "proof-missing" if self.proof_missing_since else "verified"
+        return "lapsed" if self.lapsed_at else "pending"
+
+    @property
+    def display_name(self) -> str:
+        """The name as people write it (an internationalised name in its own letters, not xn--)."""
+        import idna
+
+        try:
+            return idna.decode(self.domain)
+        except idna.IDNAError:
+            return self.domain
+
+    @property
+    def challenge_name(self) -> str:
+        return f"{self.CHALLENGE_LABEL}.{self.domain}"
+
+    @property
+    def challenge_value(self) -> str:
+        return f"{self.TOKEN_PREFIX}{self.verification_token}"
+
+    @property
+    def stops_serving_at(self) -> datetime.datetime | None:
+        return self.proof_missing_since + self.PROOF_GRACE if self.proof_missing_since else None
+
+    @property
+    def dropped_at(self) -> datetime.datetime | None:
+        """When a domain never verified is dropped (None for the others)."""
+        return self.created_at + self.PENDING_FOR if self.status == "pending" else None
+
+    @transaction.atomic
+    def make_primary(self) -> None:
+        """Print the workspace's cards with this domain from now on (cards printed before keep theirs)."""
+        if not self.is_served:
+            raise ValidationError("Verify this domain before printing cards with it.", code="not_verified")
+        self.is_primary = True
+        self.save()  # DomainMixin.save takes the mark off the workspace's other domains
+
+    def check_removable(self) -> None:
+        """Raises DomainInUse if this domain must stay."""
+        if not self.is_custom:
+            raise DomainInUse("The workspace's own address always works; it can't be removed.", code="own_host")
+        if self.is_primary:
+            raise DomainInUse("Cards print with this domain: choose another domain for them first.", code="card_domain")
+
+    @transaction.atomic
+    def remove(self) -> None:
+        """Stop serving the domain and forget it (and the record of the cards printed with it)."""
+        locked = Domain.objects.select_for_update().get(pk=self.pk)
+        locked.check_removable()
+        self.delete()
+
+
+class PrintedCardQuerySet(models.QuerySet):
+    def record(self, *, domain: Domain, tokens: list[str]) -> None:
+        """Note that the cards of `tokens` were handed out with `domain` in their URL (one query)."""
+        now = timezone.now()
+        rows = [PrintedCard(domain=domain, token=token, first_printed_at=now, last_printed_at=now) for token in tokens]
+        if rows:
+            self.bulk_create(
+                rows, update_conflicts=True, unique_fields=["domain", "token"], update_fields=["last_printed_at"]
+            )
+
+
+class PrintedCard(models.Model):
+    """A stop's card (its token) was shown, printed or downloaded with this domain in its URL.
+
+    Tokens are forever, and so is what is printed on a card: a domain that has printed cards is
+    removed only when someone says they mean it, knowing how many cards it leaves without a home.
+    Stops live in the workspace's schema, so a card is kept by its token, not a key to the stop.
+    """
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="printed_cards")
+    token = models.CharField(max_length=32)
+    first_printed_at = models.DateTimeField()
+    last_printed_at = models.DateTimeField()
+
+    objects = PrintedCardQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["domain", "token"], name="one_printed_card_per_domain_token")]
+
+    def __str__(self) -> str:
+        return f"{self.token} on {self.domain}"
 
 
 class LastOwnerError(ValidationError):

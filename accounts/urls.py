@@ -18,4 +18,9 @@ urlpatterns = [
     path("api-keys/<int:pk>/revoke/", views.api_key_revoke, name="api-key-revoke"),
     path("settings/", views.workspace_settings, name="settings"),
     path("settings/delete/", views.workspace_delete, name="workspace-delete"),
+    path("settings/domains/", views.domain_create, name="domain-create"),
+    path("settings/domains/<int:pk>/verify/", views.domain_verify, name="domain-verify"),
+    path("settings/domains/<int:pk>/primary/", views.domain_primary, name="domain-primary"),
+    path("settings/domains/<int:pk>/remove/", views.domain_remove, name="domain-remove"),
+    path("settings/domains/<int:pk>/open/", views.domain_open, name="domain-open"),
 ]

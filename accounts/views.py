@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Max, Min
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,8 +18,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from PIL import Image, UnidentifiedImageError
 
 from accounts.adapter import INVITATION_SESSION_KEY, on_public_host
+from accounts.domains import Proof, add_domain, verify
 from accounts.forms import (
     ApiKeyForm,
+    DomainForm,
+    DomainRemoveForm,
     FindWorkspacesForm,
     InvitationForm,
     RoleForm,
@@ -26,7 +30,7 @@ from accounts.forms import (
     WorkspaceForm,
     WorkspaceSettingsForm,
 )
-from accounts.models import ApiKey, Customer, Invitation, Membership, User
+from accounts.models import ApiKey, Customer, Domain, DomainInUse, Invitation, Membership, User
 from accounts.permissions import member_required
 from accounts.roles import grantable_roles, may_grant, may_manage
 from accounts.workspaces import (
@@ -94,10 +98,29 @@ def workspace_finder(request: HttpRequest) -> HttpResponse:
 @require_safe
 def workspace_list(request: HttpRequest) -> HttpResponse:
     _public_only(request)
-    memberships = request.user.memberships.select_related("customer").order_by("customer__name")
+    memberships = list(
+        request.user.memberships.select_related("customer")
+        .prefetch_related("customer__domains")
+        .order_by("customer__name")
+    )
     if not memberships:
         return redirect("workspace-create")
+    for membership in memberships:
+        # Each workspace opens on the host its cards print; its other hosts are offered beside it.
+        primary = membership.customer.primary_host
+        membership.other_hosts = sorted(
+            domain.domain
+            for domain in membership.customer.domains.all()
+            if domain.is_served and domain.domain != primary
+        )
+        # "Open" redirects there after the form is sent: the page's policy must let forms lead to them.
+        _allow_forms_to(request, primary, *membership.other_hosts)
     return render(request, "accounts/workspace_list.html", {"memberships": memberships})
+
+
+def _allow_forms_to(request: HttpRequest, *hosts: str) -> None:
+    """Let this page's forms lead to `hosts` (read by qrcards.middleware.ContentSecurityPolicyMiddleware)."""
+    request.csp_form_hosts = [*getattr(request, "csp_form_hosts", []), *hosts]
 
 
 @login_required
@@ -123,15 +146,19 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def workspace_open(request: HttpRequest, slug: str) -> HttpResponse:
+    """Log the member in on one of the workspace's hosts (`host`, one it serves), by default the one its cards print."""
     _public_only(request)
     membership = get_object_or_404(Membership, user=request.user, customer__schema_name=slug)
-    return _hand_off(request, membership.customer)
+    host = request.POST.get("host", "").strip().lower()
+    if host and not membership.customer.domains.served().filter(domain=host).exists():
+        raise Http404("No such host.")
+    return _hand_off(request, membership.customer, host=host or None)
 
 
-def _hand_off(request: HttpRequest, customer: Customer) -> HttpResponse:
+def _hand_off(request: HttpRequest, customer: Customer, *, host: str | None = None) -> HttpResponse:
     token = make_handoff_token(user=request.user, customer=customer)
     path = reverse("handoff", args=[token], urlconf=settings.ROOT_URLCONF)  # a workspace host's URL
-    return redirect(workspace_url(request, customer, path))
+    return redirect(workspace_url(request, customer, path, host=host))
 
 
 # A workspace host, outside the dashboard
@@ -329,6 +356,27 @@ def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("accounts:api-key-list")
 
 
+def _settings_page(
+    request: HttpRequest,
+    *,
+    form: WorkspaceSettingsForm | None = None,
+    domain_form: DomainForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    customer = Customer.objects.get(pk=request.tenant.pk)
+    domains = list(customer.domains.annotate(printed=Count("printed_cards")).order_by("is_custom", "created_at"))
+    # "Open the dashboard there" redirects to the workspace's verified domains.
+    _allow_forms_to(request, *(domain.domain for domain in domains if domain.is_custom and domain.is_served))
+    context = {
+        "section": "settings",
+        "form": form or WorkspaceSettingsForm(instance=customer),
+        "domain_form": domain_form or DomainForm(customer=customer),
+        "domains": domains,
+        "own_host": customer.own_host,
+    }
+    return render(request, "accounts/settings.html", context, status=status)
+
+
 @member_required("change_settings")
 @require_http_methods(["GET", "HEAD", "POST"])
 def workspace_settings(request: HttpRequest) -> HttpResponse:
@@ -338,8 +386,119 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, "Settings saved.")
         return redirect("accounts:settings")
-    status = 400 if form.errors else 200
-    return render(request, "accounts/settings.html", {"section": "settings", "form": form}, status=status)
+    return _settings_page(request, form=form, status=400 if form.errors else 200)
+
+
+# Custom domains (on the settings page)
+
+
+def _get_domain(request: HttpRequest, pk: int, *, custom: bool = True) -> Domain:
+    """One of this workspace's domains (only its custom ones unless `custom` is False)."""
+    domains = Domain.objects.filter(tenant_id=request.tenant.pk)
+    return get_object_or_404(domains.filter(is_custom=True) if custom else domains, pk=pk)
+
+
+def _to_domain(domain: Domain) -> HttpResponse:
+    return redirect(f"{reverse('accounts:settings')}#domain-{domain.pk}")
+
+
+@member_required("change_settings")
+@require_POST
+def domain_create(request: HttpRequest) -> HttpResponse:
+    form = DomainForm(request.POST, customer=request.tenant)
+    if form.is_valid():
+        try:
+            domain = add_domain(customer=request.tenant, name=form.cleaned_data["domain"])
+        except ValidationError as error:  # another workspace added it a moment ago
+            form.add_error("domain", error)
+        else:
+            messages.success(
+                request, f"Added {domain.display_name}. Create the two DNS records shown below, then press Verify."
+            )
+            return _to_domain(domain)
+    return _settings_page(request, domain_form=form, status=400)
+
+
+@member_required("change_settings")
+@require_POST
+def domain_verify(request: HttpRequest, pk: int) -> HttpResponse:
+    """Look the domain's records up now (the hourly check does the same by itself)."""
+    domain = _get_domain(request, pk)
+    findings, _ = verify(domain)
+    domain.refresh_from_db()
+    name = domain.display_name
+    if findings.proof is Proof.UNKNOWN:
+        messages.error(request, f"DNS didn't answer about {name}; nothing changed. Try again in a minute.")
+    elif domain.status == "verified":
+        lead = "" if findings.points_here else f" {findings.note}"
+        messages.success(request, f"{name} is verified: it serves this workspace's pages.{lead}")
+    elif domain.status == "proof-missing":
+        messages.error(
+            request,
+            f"{name}'s proof is gone: {findings.note} It stops working on "
+            f"{domain.stops_serving_at:%-d %B %Y} unless the TXT record is back.",
+        )
+    else:
+        messages.error(
+            request, f"{name} isn't verified yet. {findings.note} DNS changes can take a few minutes to show."
+        )
+    return _to_domain(domain)
+
+
+@member_required("change_settings")
+@require_POST
+def domain_primary(request: HttpRequest, pk: int) -> HttpResponse:
+    """Print the workspace's cards (and send its e-mailed links) with this domain; cards printed before keep theirs."""
+    domain = _get_domain(request, pk, custom=False)
+    try:
+        domain.make_primary()
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(
+            request,
+            f"Cards print with {domain.display_name} from now on. Cards printed with another domain keep working.",
+        )
+    return _to_domain(domain)
+
+
+@member_required("change_settings")
+@require_http_methods(["GET", "HEAD", "POST"])
+def domain_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove a custom domain; one that printed cards only once its name is typed, knowing how many cards it strands."""
+    domain = _get_domain(request, pk, custom=False)
+    try:
+        domain.check_removable()
+    except DomainInUse as error:
+        messages.error(request, error.messages[0])
+        return _to_domain(domain)
+    printed = domain.printed_cards.count()
+    form = DomainRemoveForm(request.POST if request.method == "POST" else None, domain=domain, printed=printed)
+    if request.method == "POST" and form.is_valid():
+        try:
+            domain.remove()
+        except DomainInUse as error:  # made the card domain a moment ago
+            messages.error(request, error.messages[0])
+            return _to_domain(domain)
+        stranded = f" The {printed} cards printed with it no longer lead anywhere." if printed else ""
+        messages.success(request, f"Removed {domain.display_name}.{stranded}")
+        return redirect("accounts:settings")
+    context = {"section": "settings", "domain": domain, "printed": printed, "form": form}
+    if printed:
+        context["first"], context["last"] = domain.printed_cards.aggregate(
+            first=Min("first_printed_at"), last=Max("last_printed_at")
+        ).values()
+    return render(request, "accounts/domain_remove.html", context, status=400 if form.errors else 200)
+
+
+@member_required("change_settings")
+@require_POST
+def domain_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Log in on a verified domain of this workspace (sessions keep to their host), by a hand-over."""
+    domain = _get_domain(request, pk)
+    if not domain.is_served:
+        raise Http404("Not verified.")
+    return _hand_off(request, request.tenant, host=domain.domain)
 
 
 LOGO_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}

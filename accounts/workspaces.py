@@ -54,9 +54,9 @@ def email_url(host: str, path: str = "/") -> str:
     return f"{settings.ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{host}{f':{port}' if port else ''}{path}"
 
 
-def workspace_url(request: HttpRequest, customer: Customer, path: str = "/") -> str:
-    """An absolute URL on `customer`'s host, with the scheme and port this request came in on."""
-    return f"{request.scheme}://{on_request_port(request, customer.primary_host)}{path}"
+def workspace_url(request: HttpRequest, customer: Customer, path: str = "/", *, host: str | None = None) -> str:
+    """An absolute URL on `customer`'s `host` (by default its primary one), with this request's scheme and port."""
+    return f"{request.scheme}://{on_request_port(request, host or customer.primary_host)}{path}"
 
 
 def public_url(request: HttpRequest, path: str = "/") -> str:

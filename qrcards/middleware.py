@@ -137,7 +137,9 @@ class ContentSecurityPolicyMiddleware:
         port = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else ""
         origin = f"{request.scheme}://{{}}{':' + port if port else ''}"
         directives = {name: list(sources) for name, sources in self.policy.items()}
-        directives["form-action"] += [origin.format(self.domain), origin.format("*." + self.domain)]
+        # And a view's own: a workspace's custom domains, where its "open" forms lead (accounts.views).
+        hosts = [self.domain, "*." + self.domain, *getattr(request, "csp_form_hosts", ())]
+        directives["form-action"] += [origin.format(host) for host in hosts]
         accent = getattr(getattr(request, "tenant", None), "accent_css", "")
         if accent:
             digest = base64.b64encode(hashlib.sha256(accent.encode()).digest()).decode()

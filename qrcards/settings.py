@@ -8,7 +8,7 @@ secure by default: HTTPS only (redirect, HSTS, secure cookies), JSON logs.
 from __future__ import annotations
 
 import secrets
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -161,7 +161,10 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 MIDDLEWARE = [
     # First: nothing behind it ever sees a NUL in the address.
     "qrcards.middleware.refuse_nul_in_address",
-    # Then everything after it sees the client's address and scheme, not the proxy's.
+    # Caddy asks before it gets a certificate for a name: answered to the proxy itself only (it reads the peer's
+    # address, so it comes before ProxyMiddleware), on whatever host the proxy names.
+    "accounts.middleware.TlsAskMiddleware",
+    # Then: everything after it sees the client's address and scheme, not the proxy's.
     "qrcards.middleware.ProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "qrcards.middleware.ContentSecurityPolicyMiddleware",
@@ -382,3 +385,29 @@ SCAN_STREAM = env_str("SCAN_STREAM") or "qrcards:scans"
 SCAN_CLAIM_IDLE_SECONDS = env_int("SCAN_CLAIM_IDLE_SECONDS", 60)
 # The last good scanner pages and host lookups, on local disk, for when the database is away.
 LAST_GOOD_DIR = Path(env_str("LAST_GOOD_DIR") or VAR_DIR / "last-good")
+
+
+def _dns_servers(items: list[str]) -> list[tuple[str, int]]:
+    """DNS_RESOLVERS as (address, port) pairs, from "address" or "address:port" items ("[2001:db8::1]:53")."""
+    servers = []
+    for item in items:
+        if item.startswith("["):  # [2001:db8::1]:53
+            host, _, rest = item[1:].partition("]")
+            port = rest.removeprefix(":") or "53"
+        elif item.count(":") == 1:  # 192.0.2.1:53
+            host, port = item.split(":")
+        else:  # 192.0.2.1, or an IPv6 address without a port
+            host, port = item, "53"
+        try:
+            if not 0 < int(port) < 65536:
+                raise ValueError(port)
+            servers.append((str(ip_address(host)), int(port)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"DNS_RESOLVERS must list DNS servers' addresses, each with an optional port (192.0.2.1:53): {item!r}"
+            ) from None
+    return servers
+
+
+# The DNS servers that check custom domains' records (accounts/domains.py). Unset: the system's (/etc/resolv.conf).
+DNS_RESOLVERS = _dns_servers(env_list("DNS_RESOLVERS"))

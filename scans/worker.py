@@ -136,9 +136,16 @@ def _purge_scans() -> None:
             logger.info("purged %d scans of %s", deleted, workspace.schema_name)
 
 
+def _check_domains() -> None:
+    from accounts.domains import check_domains
+
+    logger.info("custom domains checked: %s", check_domains())
+
+
 JOBS = (
     Job("build_rollups", every_seconds=3600, run=_build_rollups),
     Job("purge_scans", every_seconds=24 * 3600, run=_purge_scans),
+    Job("check_domains", every_seconds=3600, run=_check_domains),
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-pytest_plugins = ["tests.fixtures.workspaces", "tests.fixtures.trails", "tests.fixtures.browser"]
+pytest_plugins = ["tests.fixtures.workspaces", "tests.fixtures.trails", "tests.fixtures.browser", "tests.fixtures.dns"]
 
 
 @pytest.fixture(scope="session", autouse=True)

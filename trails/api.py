@@ -168,8 +168,9 @@ def _get_stop(trail_pk: int, stop_pk: int) -> tuple[Trail, Stop]:
     return trail, get_object_or_404(trail.live_stops(), pk=stop_pk)
 
 
-def _stop_out(request: HttpRequest, stop: Stop, *, detail: bool = False) -> dict:
-    scheme, host = card_host(request)
+def _stop_out(request: HttpRequest, stop: Stop, *, card: tuple[str, str], detail: bool = False) -> dict:
+    """A stop as the API shows it; `card` is card_host()'s (scheme, host) for its URL."""
+    scheme, host = card
     kwargs = {"trail_id": stop.trail_id, "stop_id": stop.pk}
     out = {
         "id": stop.pk,
@@ -189,11 +190,12 @@ def _stop_out(request: HttpRequest, stop: Stop, *, detail: bool = False) -> dict
 
 def _trail_detail(request: HttpRequest, trail: Trail) -> dict:
     stops = list(trail.live_stops())
+    card = card_host(request, stops=stops)
     return {
         **{field: getattr(trail, field) for field in TrailOut.model_fields if field != "stop_count"},
         "stop_count": len(stops),
         "source": trail.source,
-        "stops": [_stop_out(request, stop) for stop in stops],
+        "stops": [_stop_out(request, stop, card=card) for stop in stops],
     }
 
 
@@ -262,13 +264,15 @@ def preview_trail(request: HttpRequest, payload: Preview) -> dap.Assembly:
 
 @router.get("/{trail_id}/stops", response=StopList, url_name="stop-list", summary="List a trail's stops")
 def list_stops(request: HttpRequest, trail_id: Id) -> dict:
-    return {"items": [_stop_out(request, stop) for stop in _get_trail(trail_id).live_stops()]}
+    stops = list(_get_trail(trail_id).live_stops())
+    card = card_host(request, stops=stops)
+    return {"items": [_stop_out(request, stop, card=card) for stop in stops]}
 
 
 @router.get("/{trail_id}/stops/{stop_id}", response=StopDetail, url_name="stop-detail", summary="Get a stop")
 def get_stop(request: HttpRequest, trail_id: Id, stop_id: Id) -> dict:
     _, stop = _get_stop(trail_id, stop_id)
-    return _stop_out(request, stop, detail=True)
+    return _stop_out(request, stop, card=card_host(request, stops=[stop]), detail=True)
 
 
 def _image_doc(media_type: str) -> dict:

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.http import HttpRequest, HttpResponse
 from django.utils.text import slugify
 
+from accounts.models import PrintedCard
 from accounts.workspaces import on_request_port
 from trails.models import Stop, Trail
 from trails.qr import QrOptions, qr_png, qr_svg
 
 
-def card_host(request: HttpRequest) -> tuple[str, str]:
-    """(scheme, host) for the URLs on cards: the workspace's primary domain, on this request's port."""
-    return request.scheme, on_request_port(request, request.tenant.primary_host)
+def card_host(request: HttpRequest, *, stops: Iterable[Stop]) -> tuple[str, str]:
+    """(scheme, host) for the URLs on the cards of `stops`: the domain the workspace prints, on this request's port.
+
+    Handing those URLs out (a page of cards, a print, a PDF, a download, the API) counts as printing the
+    cards with that domain, and is recorded: tokens are forever, and so is the domain printed on a card,
+    so the settings page won't let the domain go without saying how many cards it would strand.
+    """
+    workspace = request.tenant
+    domain = workspace.card_domain
+    if domain is not None:
+        PrintedCard.objects.record(domain=domain, tokens=[stop.token for stop in stops])
+    return request.scheme, on_request_port(request, workspace.primary_host)
 
 
 def file_slug(text: str) -> str:
@@ -21,7 +33,7 @@ def file_slug(text: str) -> str:
 
 def qr_download(request: HttpRequest, *, trail: Trail, stop: Stop, options: QrOptions, fmt: str) -> HttpResponse:
     """A stop's QR code as an SVG or PNG attachment named after the trail, the stop's number and its token."""
-    scheme, host = card_host(request)
+    scheme, host = card_host(request, stops=[stop])
     url = stop.qr_url(host=host, scheme=scheme)
     if fmt == "svg":
         response = HttpResponse(qr_svg(url, options), content_type="image/svg+xml")

@@ -340,9 +340,9 @@ def trail_cards(request: HttpRequest, pk: int) -> HttpResponse:
     """The trail's QR codes: options, a download per stop, the print view and the PDF."""
     trail = _get_trail_for_member(request, pk)
     form = QrOptionsForm.from_query(request.GET)
-    scheme, host = card_host(request)
     # A page at a time: drawing a code takes ~6 ms, and a trail may have hundreds.
     page = Paginator(trail.live_stops(), CARDS_PER_PAGE).get_page(request.GET.get("page"))
+    scheme, host = card_host(request, stops=page)
     codes = []
     if form.is_valid():
         for number, stop in enumerate(page, start=page.start_index()):
@@ -388,8 +388,8 @@ def trail_print(request: HttpRequest, pk: int) -> HttpResponse:
     trail = _get_trail_for_member(request, pk)
     form = PrintForm(request.GET or None)
     paper = form.cleaned_data["paper"] if form.is_valid() else "A4"
-    scheme, host = card_host(request)
     page = Paginator(trail.live_stops(), CARDS_PER_PRINT).get_page(request.GET.get("page"))
+    scheme, host = card_host(request, stops=page)
     cards = cards_for_stops(
         host=host,
         scheme=scheme,
@@ -419,7 +419,7 @@ def trail_cards_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponse("Paper must be A4 or LETTER.", status=400, content_type="text/plain; charset=utf-8")
     paper = form.cleaned_data["paper"] if form.is_bound else "A4"
     crop_marks = form.cleaned_data["crop_marks"] if form.is_bound else False
-    scheme, host = card_host(request)
+    scheme, host = card_host(request, stops=trail.live_stops())
     cards = cards_for_stops(host=host, scheme=scheme, trail_title=trail.title, stops=trail.live_stops())
     pdf = cards_pdf(cards=cards, paper=paper, crop_marks=crop_marks, title=f"{trail.title}: QR cards")
     response = HttpResponse(pdf, content_type="application/pdf")
