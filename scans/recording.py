@@ -28,6 +28,7 @@ from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from psycopg import sql
+from psycopg.errors import UniqueViolation
 
 from lib.networks import network_of_address, parse_ip
 from lib.timed import TimedCache
@@ -159,6 +160,7 @@ _COLUMNS = (
     "uid", "stop_id", "trail_id", "scanned_at", "device", "browser", "os",
     "user_agent", "referrer", "country", "ip", "visitor", "is_bot",
 )  # fmt: skip
+_COLUMN_LIST = sql.SQL(", ").join(map(sql.Identifier, _COLUMNS))
 
 
 def write_scans(batch: list[PendingScan]) -> int:
@@ -183,30 +185,42 @@ def write_scans(batch: list[PendingScan]) -> int:
 
 
 def _write_schema(schema: str, scans: list[PendingScan]) -> int:
-    columns = sql.SQL(", ").join(map(sql.Identifier, _COLUMNS))
     table = sql.Identifier(schema, Scan._meta.db_table)  # named with its schema: the connection may be on any
+    rows = [_scan_row(scan) for scan in sorted(scans, key=lambda scan: scan.scanned_at)]
     with transaction.atomic(), connection.cursor() as cursor:
         # One writer per workspace at a time, from before its ids are drawn until its commit.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"scans:{schema}"])
+        try:
+            with transaction.atomic():  # a savepoint: should a scan be stored already, only this is undone
+                _copy(cursor, table, rows)
+            return len(rows)
+        except UniqueViolation:
+            pass
+        # A batch replayed after a worker died between its commit and its acknowledgement: copy it aside,
+        # then store only the scans that aren't there yet.
+        _copy(cursor, sql.Identifier("scan_batch"), rows, create_like=table)
         cursor.execute(
-            sql.SQL("CREATE TEMPORARY TABLE scan_batch ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
-            .format(columns=columns, table=table)
-            .as_string(cursor.connection)
-        )
-        with cursor.cursor.copy(sql.SQL("COPY scan_batch ({columns}) FROM STDIN").format(columns=columns)) as rows:
-            for scan in scans:
-                rows.write_row(_scan_row(scan))
-        cursor.execute(
-            sql.SQL(
-                "INSERT INTO {table} ({columns}) SELECT {columns} FROM scan_batch ORDER BY scanned_at"
-                " ON CONFLICT (uid) DO NOTHING"
-            )
-            .format(columns=columns, table=table)
+            sql.SQL("INSERT INTO {table} ({columns}) SELECT {columns} FROM scan_batch ON CONFLICT (uid) DO NOTHING")
+            .format(columns=_COLUMN_LIST, table=table)
             .as_string(cursor.connection)
         )
         stored = cursor.rowcount
         cursor.execute("DROP TABLE scan_batch")  # now, not at commit: this may be a savepoint of a longer transaction
         return stored
+
+
+def _copy(cursor, table: sql.Identifier, rows: list[tuple], *, create_like: sql.Identifier | None = None) -> None:
+    """COPY `rows` into `table` (first made as an empty temporary copy of `create_like`'s columns, if given)."""
+    if create_like is not None:
+        cursor.execute(
+            sql.SQL("CREATE TEMPORARY TABLE {table} ON COMMIT DROP AS SELECT {columns} FROM {like} WITH NO DATA")
+            .format(table=table, columns=_COLUMN_LIST, like=create_like)
+            .as_string(cursor.connection)
+        )
+    statement = sql.SQL("COPY {table} ({columns}) FROM STDIN").format(table=table, columns=_COLUMN_LIST)
+    with cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _scan_row(scan: PendingScan) -> tuple:

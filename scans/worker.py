@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 IDLE_WAIT_SECONDS = 0.2
+GATHER_SECONDS = 0.25
 MAX_RETRY_WAIT_SECONDS = 5.0
 
 
@@ -66,6 +67,10 @@ class ScanWriter:
         self._failures = 0
         self.unwritten = []
         self._acknowledge(entries)
+        if wait and len(entries) < BATCH_SIZE:
+            # Not a full batch: let scans gather a moment, so each commit carries many (a commit's fixed cost,
+            # paid by the same machine's web processes, is most of a small batch's).
+            time.sleep(GATHER_SECONDS)
         if stored < len(scans):
             logger.info(
                 "%d of %d scans were stored already (a replay after a restart)", len(scans) - stored, len(scans)
