@@ -20,7 +20,17 @@ from django.urls import URLPattern
 from django_tenants.utils import get_public_schema_name
 
 from accounts.forms import WorkspaceDeleteForm, WorkspaceSettingsForm
-from accounts.models import ApiKey, Customer, Domain, DomainInUse, Invitation, LastOwnerError, Membership, User
+from accounts.models import (
+    ApiKey,
+    Customer,
+    Domain,
+    DomainInUse,
+    Invitation,
+    LastOwnerError,
+    Membership,
+    OutgoingEmail,
+    User,
+)
 
 
 class StaffSite(admin.AdminSite):
@@ -354,3 +364,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         # A key's secret is shown once, to whoever creates it on the dashboard.
         return False
+
+
+@admin.register(OutgoingEmail, site=public_site)
+class OutgoingEmailAdmin(ReadOnlyAdmin):
+    """E-mails waiting to go, for support to see why one hasn't arrived; their bodies (log-in codes) are not shown."""
+
+    list_display = ["subject", "recipients", "created_at", "attempts", "next_attempt_at", "last_error"]
+    search_fields = ["recipients", "subject"]
+    fields = ["subject", "recipients", "created_at", "attempts", "next_attempt_at", "last_error"]

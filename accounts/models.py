@@ -620,3 +620,41 @@ class ApiKey(models.Model):
     def revoke(self) -> None:
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
+
+
+class OutgoingEmailQuerySet(models.QuerySet):
+    def due(self) -> OutgoingEmailQuerySet:
+        return self.filter(next_attempt_at__lte=timezone.now(), attempts__lt=OutgoingEmail.MAX_ATTEMPTS)
+
+
+class OutgoingEmail(models.Model):
+    """An e-mail on its way out: written in the request's own transaction, sent by the worker (accounts/mail.py).
+
+    A request never waits on a mail server, and an e-mail whose request failed (and rolled back) is never sent.
+    Deleted once sent: log-in codes and reset links are kept no longer than it takes to deliver them.
+    """
+
+    MAX_ATTEMPTS = 10
+
+    message = models.BinaryField(help_text="The Django EmailMessage, pickled.")
+    recipients = models.CharField(max_length=1000)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    objects = OutgoingEmailQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "outgoing e-mail"
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.recipients}"
+
+    def failed(self, error: Exception) -> None:
+        """Try again later: after 1, 2, 4 ... minutes, up to MAX_ATTEMPTS in all (about 17 hours)."""
+        self.attempts += 1
+        self.last_error = f"{type(error).__name__}: {error}"[:500]
+        self.next_attempt_at = timezone.now() + timedelta(minutes=2 ** (self.attempts - 1))
+        self.save(update_fields=["attempts", "last_error", "next_attempt_at"])

@@ -321,7 +321,9 @@ def _email_url(url: str) -> SimpleNamespace:
 
 
 _email = _email_url(env_str("EMAIL_URL"))
-EMAIL_BACKEND = _email.backend
+# Requests write e-mails to an outbox; the worker (manage.py run_worker) hands them to EMAIL_URL's backend.
+EMAIL_BACKEND = "accounts.mail.OutboxBackend"
+EMAIL_DELIVERY_BACKEND = _email.backend
 EMAIL_HOST = _email.host
 EMAIL_PORT = _email.port
 EMAIL_HOST_USER = _email.user

@@ -124,6 +124,9 @@ class Job:
     name: str
     every_seconds: int
     run: Callable[[], object]
+    # Claimed per period through the cache, so one worker of many runs it; a job that shares its work out
+    # itself (e-mails: each worker takes rows the others haven't locked) needn't be.
+    claim: bool = True
 
 
 def _build_rollups() -> None:
@@ -147,23 +150,38 @@ def _check_domains() -> None:
     logger.info("custom domains checked: %s", check_domains())
 
 
+def _send_emails() -> None:
+    from accounts.mail import send_queued_emails
+
+    while send_queued_emails():
+        pass
+
+
 JOBS = (
+    Job("send_emails", every_seconds=1, run=_send_emails, claim=False),
     Job("build_rollups", every_seconds=3600, run=_build_rollups),
     Job("purge_scans", every_seconds=24 * 3600, run=_purge_scans),
     Job("check_domains", every_seconds=3600, run=_check_domains),
 )
 
 
-def run_due_jobs(jobs: tuple[Job, ...] = JOBS, *, now: float | None = None) -> list[str]:
+def run_due_jobs(
+    jobs: tuple[Job, ...] = JOBS, *, now: float | None = None, tried: dict[str, int] | None = None
+) -> list[str]:
     """Run each job whose period has begun and that no worker has claimed for it yet; returns their names.
 
     A claim is a cache entry added for the period (an atomic add in Redis and the database cache alike).
+    `tried` remembers, for one worker, the periods it has already asked about, so it asks the cache once a period.
     """
     now = time.time() if now is None else now
     ran = []
     for job in jobs:
         period = int(now // job.every_seconds)
-        if not cache.add(f"worker-job:{job.name}:{period}", os.getpid(), timeout=job.every_seconds * 2):
+        if tried is not None:
+            if tried.get(job.name) == period:
+                continue
+            tried[job.name] = period
+        if job.claim and not cache.add(f"worker-job:{job.name}:{period}", os.getpid(), timeout=job.every_seconds * 2):
             continue
         started = time.monotonic()
         try:
@@ -171,21 +189,23 @@ def run_due_jobs(jobs: tuple[Job, ...] = JOBS, *, now: float | None = None) -> l
         except Exception:
             logger.exception("job %s failed; it runs again next period", job.name)
         else:
-            logger.info("job %s done in %.1f s", job.name, time.monotonic() - started)
+            if job.claim:  # the every-second ones would fill the log
+                logger.info("job %s done in %.1f s", job.name, time.monotonic() - started)
         ran.append(job.name)
     return ran
 
 
 def run_jobs_forever(stopping: threading.Event) -> None:
     """The jobs' own thread (and database connection), so a long roll-up never holds up scans."""
+    tried: dict[str, int] = {}
     while not stopping.is_set():
         close_old_connections()
         try:
-            run_due_jobs()
+            run_due_jobs(tried=tried)
         except DatabaseError as error:
             logger.warning("periodic jobs skipped, the database is unavailable: %s", error)
             connection.close()
-        stopping.wait(30)
+        stopping.wait(1)
     connection.close()
 
 
