@@ -37,3 +37,18 @@ def _fresh_process_caches():
     forget_pages()
     yield
     connection.set_schema_to_public()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_left_holding_the_test_database(django_db_setup, django_db_blocker):
+    """At the very end, end the sessions that threads and browser-driven tests of this process left open.
+
+    (Playwright runs tests in a context of its own, where Django opens connections of their own.) Until then
+    nothing is cut, so no test loses a connection it is using; afterwards the test database can be dropped.
+    """
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

@@ -1,72 +1,38 @@
-"""QRCards in production, for real: gunicorn with QRCARDS_ENV=production behind Caddy (deploy/Caddyfile).
+"""QRCards in production, for real: gunicorn with QRCARDS_ENV=production behind Caddy (tests/fixtures/caddy.py).
 
-Caddy issues certificates from its own CA (local_certs) on free high ports; gunicorn runs against the test
-database, so the data these tests use is committed: a workspace of their own ("delta"), dropped afterwards.
-Requests come from 127.1.2.3 (all of 127/8 is loopback on Linux) while Caddy reaches gunicorn from
-127.0.0.1, so the address the app records tells the client from the proxy.
+gunicorn runs against the test database, so the data these tests use is committed: a workspace of their own
+("delta"), dropped afterwards.
 """
 
 from __future__ import annotations
 
-import gzip
-import http.client
 import json
-import os
 import re
 import secrets
-import shutil
-import socket
-import ssl
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from html import unescape
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from django_tenants.utils import schema_context
 
 from accounts.models import Customer, User
+from tests.fixtures.caddy import (
+    DOMAIN,
+    Proxied,
+    Response,
+    production_behind_caddy,
+)
+from tests.fixtures.stack import database_url_for_tests, end_stack_sessions
 
 pytestmark = pytest.mark.django_db
 
-BASE_DIR = Path(__file__).resolve().parents[2]
-CADDY = shutil.which("caddy") or "/usr/bin/caddy"
-CLIENT_IP = "127.1.2.3"
 PASSWORD = "a long production password"
-DOMAIN = "qrcards.localhost"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Response:
-    def __init__(self, raw: http.client.HTTPResponse):
-        self.status = raw.status
-        self.headers = raw.headers
-        self.raw_body = raw.read()
-        encoding = raw.headers.get("Content-Encoding", "")
-        self.body = gzip.decompress(self.raw_body) if encoding == "gzip" else self.raw_body
-
-    @property
-    def text(self) -> str:
-        return self.body.decode()
-
-    def cookies(self) -> dict[str, str]:
-        return {line.split("=", 1)[0]: line for line in self.headers.get_all("Set-Cookie") or []}
 
 
 @dataclass
-class Deployment:
-    https_port: int
-    http_port: int
-    gunicorn_port: int
-    ca: ssl.SSLContext
+class Deployment(Proxied):
     workspace: Customer
     owner: User
     trail_id: int
@@ -76,44 +42,6 @@ class Deployment:
     @property
     def workspace_host(self) -> str:
         return self.workspace.primary_host
-
-    def request(self, host: str, path: str, *, method: str = "GET", headers=None, body=None, tls=True) -> Response:
-        """One request through Caddy, from CLIENT_IP, to `host` (sent as SNI and Host, with the port)."""
-        port = self.https_port if tls else self.http_port
-        sock = socket.create_connection(("127.0.0.1", port), timeout=15, source_address=(CLIENT_IP, 0))
-        if tls:
-            sock = self.ca.wrap_socket(sock, server_hostname=host)
-        connection = http.client.HTTPConnection(host, port, timeout=15)
-        connection.sock = sock
-        try:
-            connection.request(method, path, body=body, headers={"Host": f"{host}:{port}", **(headers or {})})
-            return Response(connection.getresponse())
-        finally:
-            connection.close()
-
-
-def _wait_for(check, what: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not start in {seconds} s:\n{log.read_text()[-3000:]}")
-
-
-def _test_database_url() -> str:
-    from django.db import connection
-
-    db = connection.settings_dict
-    host = db["HOST"] or "localhost"
-    auth = quote(db["USER"] or "postgres", safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgresql://{auth}@{quote(host, safe='')}{port}/{db['NAME']}"
 
 
 def _make_data():
@@ -140,91 +68,16 @@ def _make_data():
 
 @pytest.fixture(scope="module")
 def deployment(django_db_setup, django_db_blocker, tmp_path_factory):
-    if not os.path.exists(CADDY):
-        pytest.skip("Debian's caddy is not installed (apt-get install caddy)")
-    from django.conf import settings
-
-    tmp = tmp_path_factory.mktemp("production")
-    gunicorn_port, https_port, http_port = free_port(), free_port(), free_port()
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
     with django_db_blocker.unblock():
         workspace, owner, trail_id, token, api_key = _make_data()
-        database_url = _test_database_url()
-    web_log, caddy_log = tmp / "gunicorn.log", tmp / "caddy.log"
-    web = caddy = None
-    web_env = base_env | {
-        "QRCARDS_ENV": "production",
-        "DATABASE_URL": database_url,
-        # The test process's key, so what it signed (nothing yet) and what gunicorn signs agree.
-        "SECRET_KEY": settings.SECRET_KEY,
-        "QRCARDS_DOMAIN": DOMAIN,
-        "EMAIL_URL": "console:",
-        "BIND": f"127.0.0.1:{gunicorn_port}",
-        "WEB_CONCURRENCY": "1",
-        "TRUSTED_PROXIES": "127.0.0.1",
-        "TRUSTED_PROXY_SSL_HEADER": "X-Forwarded-Proto",
-        "REDIS_URL": "",
-        "SCAN_SPOOL_DIR": str(tmp / "spool"),
-        # deploy/start-web.sh runs `python` and `gunicorn` as the image has them: this interpreter's.
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "LAST_GOOD_DIR": str(tmp / "last-good"),
-    }
+        database_url = database_url_for_tests()
     try:
-        # As the Dockerfile does at build time: production serves the collected, hashed static files.
-        subprocess.run(  # noqa: S603 - our own interpreter
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=BASE_DIR, env=web_env, check=True
-        )
-        # As the image runs it: gunicorn and, beside it, the worker that writes the scans (deploy/start-web.sh).
-        web = subprocess.Popen(  # noqa: S603 - our own start script
-            [str(BASE_DIR / "deploy" / "start-web.sh")],
-            cwd=BASE_DIR,
-            env=web_env,
-            stdout=web_log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-
-        def web_answers() -> bool:
-            connection = http.client.HTTPConnection("127.0.0.1", gunicorn_port, timeout=2)
-            connection.request("GET", "/healthz")
-            return connection.getresponse().status == 200
-
-        _wait_for(web_answers, "gunicorn", web, web_log)
-
-        data_home = tmp / "data"
-        caddy = subprocess.Popen(  # noqa: S603 - Debian's caddy, our Caddyfile
-            [CADDY, "run", "--config", str(BASE_DIR / "deploy" / "Caddyfile"), "--adapter", "caddyfile"],
-            cwd=tmp,
-            env=base_env
-            | {
-                "HOME": str(tmp),
-                "XDG_DATA_HOME": str(data_home),
-                "XDG_CONFIG_HOME": str(tmp / "config"),
-                "QRCARDS_DOMAIN": DOMAIN,
-                "QRCARDS_UPSTREAM": f"127.0.0.1:{gunicorn_port}",
-                # Caddy's own CA, and it stays out of the machine's trust store.
-                "CADDY_CERTIFICATES": "local_certs\nskip_install_trust",
-                "CADDY_HTTP_PORT": str(http_port),
-                "CADDY_HTTPS_PORT": str(https_port),
-                "CADDY_ADMIN": "off",
-            },
-            stdout=caddy_log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        root = data_home / "caddy" / "pki" / "authorities" / "local" / "root.crt"
-        _wait_for(root.exists, "caddy", caddy, caddy_log)
-        ca = ssl.create_default_context(cafile=str(root))
-        live = Deployment(https_port, http_port, gunicorn_port, ca, workspace, owner, trail_id, token, api_key)
-        _wait_for(lambda: live.request(DOMAIN, "/healthz").status == 200, "caddy", caddy, caddy_log)
-        yield live
+        with production_behind_caddy(tmp_path_factory.mktemp("production"), database_url=database_url) as proxied:
+            yield Deployment(**vars(proxied), workspace=workspace, owner=owner, trail_id=trail_id, token=token,
+                             api_key=api_key)  # fmt: skip
     finally:
-        for process in (caddy, web):
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=30)
         with django_db_blocker.unblock():
-            from tests.fixtures.browser import _close_server_sessions
-
-            _close_server_sessions()
+            end_stack_sessions()
             workspace.delete(force_drop=True)
             owner.delete()
 

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import http.client
 import logging
-import os
 import re
 import secrets
 import socket
 import ssl
-import subprocess
-import sys
 import time
 from html import unescape
 from pathlib import Path
@@ -25,18 +22,9 @@ import pytest
 from django_tenants.utils import schema_context
 
 from accounts.models import Customer, Domain, User
-from tests.deploy.test_caddy import (
-    CADDY,
-    CLIENT_IP,
-    DOMAIN,
-    PASSWORD,
-    Deployment,
-    Response,
-    _test_database_url,
-    _wait_for,
-    free_port,
-    log_in,
-)
+from tests.deploy.test_caddy import PASSWORD, Deployment, log_in
+from tests.fixtures.caddy import CLIENT_IP, Response, production_behind_caddy
+from tests.fixtures.stack import database_url_for_tests, end_stack_sessions
 
 pytestmark = pytest.mark.django_db
 
@@ -47,9 +35,6 @@ log = logging.getLogger(__name__)
 
 
 class Live(Deployment):
-    web_log: Path
-    caddy_log: Path
-
     def handshake(self, name: str) -> ssl.SSLSocket:
         """A TLS connection to Caddy with SNI `name`, its certificate checked against Caddy's own CA."""
         sock = socket.create_connection(("127.0.0.1", self.https_port), timeout=15, source_address=(CLIENT_IP, 0))
@@ -89,90 +74,21 @@ def _make_data():
 
 @pytest.fixture(scope="module")
 def live(django_db_setup, django_db_blocker, tmp_path_factory, dns_server):
-    if not os.path.exists(CADDY):
-        pytest.skip("Debian's caddy is not installed (apt-get install caddy)")
-    from django.conf import settings
-
     dns_server.clear()
-    tmp = tmp_path_factory.mktemp("custom-domains")
-    gunicorn_port, https_port, http_port = free_port(), free_port(), free_port()
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
     with django_db_blocker.unblock():
         workspace, owner, trail_id, token = _make_data()
-        database_url = _test_database_url()
-    web_log, caddy_log = tmp / "gunicorn.log", tmp / "caddy.log"
-    web = caddy = None
-    web_env = base_env | {
-        "QRCARDS_ENV": "production",
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": settings.SECRET_KEY,
-        "QRCARDS_DOMAIN": DOMAIN,
-        "EMAIL_URL": "console:",
-        "BIND": f"127.0.0.1:{gunicorn_port}",
-        "WEB_CONCURRENCY": "1",
-        "TRUSTED_PROXIES": "127.0.0.1",
-        "TRUSTED_PROXY_SSL_HEADER": "X-Forwarded-Proto",
-        "REDIS_URL": "",
-        "SCAN_SPOOL_DIR": str(tmp / "spool"),
-        "LAST_GOOD_DIR": str(tmp / "last-good"),
-        # The domain checks ask the test's DNS server, and nothing else.
-        "DNS_RESOLVERS": dns_server.address,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
+        database_url = database_url_for_tests()
+    # The domain checks ask the test's DNS server, and nothing else.
+    env = {"DNS_RESOLVERS": dns_server.address}
     try:
-        subprocess.run(  # noqa: S603 - our own interpreter
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=BASE_DIR, env=web_env, check=True
-        )
-        web = subprocess.Popen(  # noqa: S603 - our own start script
-            [str(BASE_DIR / "deploy" / "start-web.sh")],
-            cwd=BASE_DIR,
-            env=web_env,
-            stdout=web_log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-
-        def web_answers() -> bool:
-            connection = http.client.HTTPConnection("127.0.0.1", gunicorn_port, timeout=2)
-            connection.request("GET", "/healthz")
-            return connection.getresponse().status == 200
-
-        _wait_for(web_answers, "gunicorn", web, web_log)
-        data_home = tmp / "data"
-        caddy = subprocess.Popen(  # noqa: S603 - Debian's caddy, our Caddyfile
-            [CADDY, "run", "--config", str(BASE_DIR / "deploy" / "Caddyfile"), "--adapter", "caddyfile"],
-            cwd=tmp,
-            env=base_env
-            | {
-                "HOME": str(tmp),
-                "XDG_DATA_HOME": str(data_home),
-                "XDG_CONFIG_HOME": str(tmp / "config"),
-                "QRCARDS_DOMAIN": DOMAIN,
-                "QRCARDS_UPSTREAM": f"127.0.0.1:{gunicorn_port}",
-                "CADDY_CERTIFICATES": "local_certs\nskip_install_trust",
-                "CADDY_HTTP_PORT": str(http_port),
-                "CADDY_HTTPS_PORT": str(https_port),
-                "CADDY_ADMIN": "off",
-            },
-            stdout=caddy_log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        root = data_home / "caddy" / "pki" / "authorities" / "local" / "root.crt"
-        _wait_for(root.exists, "caddy", caddy, caddy_log)
-        ca = ssl.create_default_context(cafile=str(root))
-        deployment = Live(https_port, http_port, gunicorn_port, ca, workspace, owner, trail_id, token, "")
-        deployment.web_log, deployment.caddy_log = web_log, caddy_log
-        _wait_for(lambda: deployment.request(DOMAIN, "/healthz").status == 200, "caddy", caddy, caddy_log)
-        yield deployment
+        with production_behind_caddy(
+            tmp_path_factory.mktemp("custom-domains"), database_url=database_url, env=env
+        ) as proxied:
+            yield Live(**vars(proxied), workspace=workspace, owner=owner, trail_id=trail_id, token=token, api_key="")
     finally:
-        for process in (caddy, web):
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=30)
         dns_server.clear()
         with django_db_blocker.unblock():
-            from tests.fixtures.browser import _close_server_sessions
-
-            _close_server_sessions()
+            end_stack_sessions()
             Customer.objects.get(pk=workspace.pk).delete(force_drop=True)
             owner.delete()
 

@@ -24,11 +24,9 @@ def site(django_db_setup, django_db_blocker):
     Its own, not tests/fixtures/browser.py's "charlie", so the two browser modules never share a workspace.
     """
     from allauth.account.models import EmailAddress
-    from django.db import connection
-    from django.test.testcases import LiveServerThread, _StaticFilesHandler
 
     from accounts.workspaces import create_workspace, ensure_public_workspace
-    from tests.fixtures.browser import Site
+    from tests.fixtures.browser import Site, live_server
 
     with django_db_blocker.unblock():
         ensure_public_workspace()
@@ -40,20 +38,10 @@ def site(django_db_setup, django_db_blocker):
         workspace.save()
         make_trail(workspace=workspace)
         assert workspace.primary_host  # read now, before any test, like the rest of the module's data
-        # The server's threads close their connections after each request, so nothing is left to cut afterwards
-        # (cutting them, as the shared fixture does, broke the next browser module's connection).
-        max_age, connection.settings_dict["CONN_MAX_AGE"] = connection.settings_dict["CONN_MAX_AGE"], 0
-        server = LiveServerThread("127.0.0.1", _StaticFilesHandler, port=0)
-        server.daemon = True
-        server.start()
-        server.is_ready.wait()
-        if server.error:
-            raise server.error
         try:
-            yield Site(workspace=workspace, owner=owner, port=server.port)
+            with live_server() as port:
+                yield Site(workspace=workspace, owner=owner, port=port)
         finally:
-            server.terminate()
-            connection.settings_dict["CONN_MAX_AGE"] = max_age
             workspace.delete(force_drop=True)
             owner.delete()
             staff.delete()

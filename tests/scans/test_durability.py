@@ -15,7 +15,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +23,6 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 import psutil
 import psycopg
@@ -33,6 +31,7 @@ from django.conf import settings
 
 from accounts.models import ApiKey, Customer, User
 from tests.fixtures.redis import redis_or_skip
+from tests.fixtures.stack import STACK_APPLICATION, database_url_for_tests, end_stack_sessions, free_port
 from tests.fixtures.trails import trail_markdown
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -42,24 +41,9 @@ SLUG = "durable"
 # run the outage as it was measured (pytest -s prints each test's counts).
 CLIENTS = int(os.environ.get("DURABILITY_CLIENTS", "4"))
 OUTAGE_SECONDS = float(os.environ.get("DURABILITY_OUTAGE_SECONDS", "8"))
-# The stack's database sessions carry this name, so the test can cut them, and only them.
-APPLICATION_NAME = "qrcards-durability-stack"
 
 # django_db: so the test database exists. Each test's own transaction is idle; the stack's data is committed.
 pytestmark = pytest.mark.django_db
-
-
-def _database_url(name: str | None = None) -> str:
-    db = settings.DATABASES["default"]
-    host = quote(db["HOST"] or "localhost", safe="")
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgresql://{quote(db['USER'] or 'postgres')}@{host}{port}/{name or db['NAME']}"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -165,7 +149,7 @@ class Load:
 
 
 def stored_referrers(stack: Stack) -> Counter:
-    with psycopg.connect(_database_url(), autocommit=True) as conn:
+    with psycopg.connect(database_url_for_tests(stack=False), autocommit=True) as conn:
         rows = conn.execute(f'SELECT referrer FROM "{SLUG}".scans_scan').fetchall()  # noqa: S608 - our own slug
     return Counter(row[0] for row in rows)
 
@@ -203,7 +187,7 @@ def stack(request, django_db_setup, django_db_blocker, tmp_path_factory):
 
     env = {
         **os.environ,
-        "DATABASE_URL": f"{_database_url()}?application_name={APPLICATION_NAME}",
+        "DATABASE_URL": database_url_for_tests(),
         "DJANGO_SETTINGS_MODULE": "qrcards.settings",
         "SCANS_QUEUE": request.param,
         "WEB_CONCURRENCY": "2",
@@ -217,7 +201,7 @@ def stack(request, django_db_setup, django_db_blocker, tmp_path_factory):
     directory = tmp_path_factory.mktemp(f"stack-{request.param}")
     env["SCAN_SPOOL_DIR"] = str(directory / "spool")
     env["LAST_GOOD_DIR"] = str(directory / "last-good")
-    port = _free_port()
+    port = free_port()
     env["BIND"] = f"127.0.0.1:{port}"
 
     with django_db_blocker.unblock():
@@ -239,17 +223,9 @@ def stack(request, django_db_setup, django_db_blocker, tmp_path_factory):
     finally:
         running.stop()
         with django_db_blocker.unblock():
-            _end_stack_sessions()
+            end_stack_sessions()
             workspace.delete(force_drop=True)
             owner.delete()
-
-
-def _end_stack_sessions() -> None:
-    """End whatever database sessions the stack left, so the test database can be dropped."""
-    with psycopg.connect(_database_url("postgres"), autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", [APPLICATION_NAME]
-        )
 
 
 def _warm(stack: Stack) -> None:
@@ -303,13 +279,13 @@ def test_while_the_database_is_away_pages_answer_from_their_last_good_copy_and_n
     outage = {}
 
     def take_the_database_away_for(seconds: float) -> None:
-        with psycopg.connect(_database_url("postgres"), autocommit=True) as conn:
+        with psycopg.connect(database_url_for_tests("postgres", stack=False), autocommit=True) as conn:
             conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
             try:
                 # New sessions are refused; the stack's open ones are cut (the test's own are not the stack's).
                 conn.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-                    [APPLICATION_NAME],
+                    [STACK_APPLICATION],
                 )
                 outage["answered_before"] = len(load.answered)
                 time.sleep(seconds)
@@ -379,7 +355,7 @@ def test_a_client_following_the_scans_cursor_misses_none_however_late_they_are_w
     while poll_once():
         pass
 
-    with psycopg.connect(_database_url(), autocommit=True) as conn:
+    with psycopg.connect(database_url_for_tests(stack=False), autocommit=True) as conn:
         stored = {row[0] for row in conn.execute(f'SELECT id FROM "{SLUG}".scans_scan').fetchall()}  # noqa: S608
     assert len(seen) == len(set(seen)), "a scan was listed twice"
     assert set(seen) == stored, (
