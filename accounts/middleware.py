@@ -6,17 +6,15 @@ import logging
 from importlib import import_module
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
 from django.http.request import split_domain_port
 from django.template.loader import render_to_string
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_tenant_domain_model
 
-from lib.lastgood import LastGoodCopies
 from lib.networks import parse_ip
 from lib.outage import database_outage
-from lib.timed import TimedCache
+from lib.stale import DATABASE_AWAY, StaleIfError
 
 logger = logging.getLogger(__name__)
 
@@ -27,19 +25,15 @@ logger = logging.getLogger(__name__)
 # While the database is away, the last workspace seen for a host is used however old
 # (this process's, else the machine's copy on disk): scanner pages keep answering.
 HOST_CACHE_SIZE = 10_000
-_hosts: TimedCache = TimedCache(size=HOST_CACHE_SIZE)
-_last_good: LastGoodCopies | None = None
+_hosts: StaleIfError = StaleIfError(
+    size=HOST_CACHE_SIZE,
+    seconds=lambda: settings.TENANT_HOST_CACHE_SECONDS,
+    directory=lambda: settings.LAST_GOOD_DIR / "hosts",
+)
 
 
 def forget_hosts(**kwargs) -> None:
     _hosts.clear()
-
-
-def _copies() -> LastGoodCopies:
-    global _last_good
-    if _last_good is None:
-        _last_good = LastGoodCopies(settings.LAST_GOOD_DIR / "hosts")
-    return _last_good
 
 
 def unavailable() -> HttpResponse:
@@ -80,12 +74,12 @@ class TenantMiddleware(TenantMainMiddleware):
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         try:
             return super().process_request(request)
-        except (OperationalError, InterfaceError) as error:
+        except DATABASE_AWAY as error:
             database_outage.failed(error)
             return unavailable()
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, OperationalError | InterfaceError):
+        if isinstance(exception, DATABASE_AWAY):
             database_outage.failed(exception)
             return unavailable()
         return None
@@ -95,24 +89,7 @@ class TenantMiddleware(TenantMainMiddleware):
         return canonical_host(request.get_host().split(":")[0])
 
     def get_tenant(self, domain_model, hostname):
-        tenant = _hosts.get(hostname)
-        if tenant is not None:
-            return tenant
-        try:
-            tenant = served_tenant(domain_model, hostname)
-        except (OperationalError, InterfaceError) as error:
-            tenant = _hosts.get_stale(hostname) or _copies().load(hostname)
-            if tenant is None:
-                raise
-            database_outage.failed(error)
-            return tenant
-        database_outage.recovered()
-        _hosts.put(hostname, tenant, seconds=settings.TENANT_HOST_CACHE_SECONDS)
-        try:
-            _copies().save(hostname, tenant)
-        except OSError as error:
-            logger.warning("could not keep a copy of host %s: %s", hostname, error)
-        return tenant
+        return _hosts.get(hostname, lambda: served_tenant(domain_model, hostname))
 
 
 SESSION_HOST_KEY = "_qrcards_host"
@@ -191,7 +168,7 @@ class TlsAskMiddleware:
         domain_model = get_tenant_domain_model()
         try:
             served = domain_model.objects.served().filter(domain=name).exists()
-        except (OperationalError, InterfaceError) as error:
+        except DATABASE_AWAY as error:
             database_outage.failed(error)
             return unavailable()
         logger.info("tls-ask %s: %s", name, "allowed" if served else "refused")

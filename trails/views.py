@@ -3,14 +3,13 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
-import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import InterfaceError, OperationalError, connection
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -20,9 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 import dap
 from accounts.permissions import member_required
 from accounts.roles import can
-from lib.lastgood import LastGoodCopies
-from lib.outage import database_outage
-from lib.timed import TimedCache
+from lib.stale import DATABASE_AWAY, StaleIfError
 from scans.recording import record_scan
 from trails.cards import cards_for_stops, cards_pdf
 from trails.downloads import card_host, file_slug, qr_download
@@ -30,8 +27,6 @@ from trails.forms import STARTER, PrintForm, QrOptionsForm, TrailEditorForm
 from trails.limits import TooManyPreviews, count_preview
 from trails.models import InvalidDocument, StaleVersion, Stop, Trail, normalize_token
 from trails.qr import qr_svg, qr_version
-
-logger = logging.getLogger(__name__)
 
 # Scanner pages are the same for everyone, so each process keeps the rendered HTML
 # for settings.SCANNER_PAGE_CACHE_SECONDS. Saving a trail or stop here forgets them
@@ -65,40 +60,26 @@ class ScannerPage:
     trail_id: int | None = None
 
 
-_pages: TimedCache[ScannerPage] = TimedCache(size=PAGE_CACHE_SIZE)
-_last_good: LastGoodCopies | None = None
+_pages: StaleIfError[ScannerPage] = StaleIfError(
+    size=PAGE_CACHE_SIZE,
+    seconds=lambda: settings.SCANNER_PAGE_CACHE_SECONDS,
+    directory=lambda: settings.LAST_GOOD_DIR / "pages",
+)
 
 
 def forget_pages(**kwargs) -> None:
     _pages.clear()
 
 
-def _last_good_pages() -> LastGoodCopies:
-    global _last_good
-    if _last_good is None:
-        _last_good = LastGoodCopies(settings.LAST_GOOD_DIR / "pages")
-    return _last_good
-
-
 def _scanner_page(request: HttpRequest, token: str) -> ScannerPage:
-    key = (connection.schema_name, token)
-    page = _pages.get(key)
-    if page is not None:
-        return page
     try:
-        page = _render_scanner_page(request, token)
-    except (OperationalError, InterfaceError) as error:
-        database_outage.failed(error)
-        stale = _pages.get_stale(key) or _last_good_pages().load(":".join(key))
-        return stale or ScannerPage(503, render_to_string("503.html"))
-    database_outage.recovered()
-    if page.stop_id is not None or page.status == 410:
-        _pages.put(key, page, seconds=settings.SCANNER_PAGE_CACHE_SECONDS)
-        try:
-            _last_good_pages().save(":".join(key), page)
-        except OSError as error:
-            logger.warning("could not keep a copy of a scanner page: %s", error)
-    return page
+        return _pages.get(
+            f"{connection.schema_name}:{token}",
+            lambda: _render_scanner_page(request, token),
+            keep=lambda page: page.stop_id is not None or page.status == 410,
+        )
+    except DATABASE_AWAY:  # and this page was never seen: logged once, by the outage
+        return ScannerPage(503, render_to_string("503.html"))
 
 
 def _render_scanner_page(request: HttpRequest, token: str) -> ScannerPage:
