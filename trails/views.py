@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 import dap
+from accounts.middleware import unavailable
 from accounts.permissions import member_required
 from accounts.roles import can
 from lib.stale import DATABASE_AWAY, StaleIfError
@@ -72,14 +73,12 @@ def forget_pages(**kwargs) -> None:
 
 
 def _scanner_page(request: HttpRequest, token: str) -> ScannerPage:
-    try:
-        return _pages.get(
-            f"{connection.schema_name}:{token}",
-            lambda: _render_scanner_page(request, token),
-            keep=lambda page: page.stop_id is not None or page.status == 410,
-        )
-    except DATABASE_AWAY:  # and this page was never seen: logged once, by the outage
-        return ScannerPage(503, render_to_string("503.html"))
+    """The page, fresh or from cache; while the database is away its last good copy (else DATABASE_AWAY)."""
+    return _pages.get(
+        f"{connection.schema_name}:{token}",
+        lambda: _render_scanner_page(request, token),
+        keep=lambda page: page.stop_id is not None or page.status == 410,
+    )
 
 
 def _render_scanner_page(request: HttpRequest, token: str) -> ScannerPage:
@@ -123,7 +122,10 @@ def stop_page(request: HttpRequest, token: str) -> HttpResponse:
     if canonical is None:
         page = ScannerPage(404, render_to_string("trails/stop_missing.html", {"workspace": request.tenant}))
     else:
-        page = _scanner_page(request, canonical)
+        try:
+            page = _scanner_page(request, canonical)
+        except DATABASE_AWAY:  # and this page was never seen: logged once, by the outage
+            return unavailable()
     if page.stop_id is not None:
         record_scan(stop_id=page.stop_id, trail_id=page.trail_id, request=request)
     response = HttpResponse(page.html, status=page.status)
@@ -132,9 +134,6 @@ def stop_page(request: HttpRequest, token: str) -> HttpResponse:
     response["Content-Security-Policy"] = _scanner_csp(request.tenant)
     # The page skips the middleware that would say so (trails/middleware.py); its CSP forbids framing too.
     response["X-Frame-Options"] = "DENY"
-    if page.status == 503:  # the database is away and this page was never seen: logged once, by the outage
-        response["Retry-After"] = "30"
-        response._has_been_logged = True
     return response
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.db import OperationalError
+from django_tenants.utils import schema_context
 
 from accounts import middleware
 from lib.outage import database_outage
@@ -41,3 +42,23 @@ def test_a_host_never_seen_is_a_503_and_one_seen_before_is_still_known(client_a,
     assert client_a.get("/ping").status_code == 200  # from the machine's copy on disk
     assert client_a.get("/ping", HTTP_HOST="never-seen.qrcards.localhost").status_code == 503
     database_outage.recovered()
+
+
+def test_a_scanner_page_never_seen_is_a_503_to_retry_and_one_seen_before_still_shows(
+    client_a, workspace_a, monkeypatch
+):
+    from tests.fixtures.trails import make_trail
+    from trails import views
+
+    trail = make_trail(workspace=workspace_a)
+    with schema_context(workspace_a.schema_name):
+        seen, never_seen = (stop.token for stop in trail.live_stops()[:2])
+    assert client_a.get(f"/qr/{seen}").status_code == 200
+    monkeypatch.setattr(views, "_render_scanner_page", lost)
+
+    stale, missing = client_a.get(f"/qr/{seen}"), client_a.get(f"/qr/{never_seen}")
+    database_outage.recovered()
+
+    assert stale.status_code == 200
+    assert missing.status_code == 503 and missing["Retry-After"] == "30"
+    assert "Back in a moment" in missing.content.decode()
