@@ -372,10 +372,16 @@ class LastOwnerError(ValidationError):
 
 
 class MembershipQuerySet(models.QuerySet):
-    def keeps_an_owner(self, customer_id: int, *, losing: set[int]) -> bool:
-        """Whether `customer_id` still has an owner once the memberships `losing` stop being owners."""
-        owners = self.filter(customer_id=customer_id, role=Membership.Role.OWNER).exclude(pk__in=losing)
-        return owners.exists()
+    def keeps_an_owner(self, customer_id: int, *, losing: set[int], lock: bool = False) -> bool:
+        """Whether `customer_id` still has an owner once the memberships `losing` stop being owners.
+
+        With `lock` (in a transaction), its owners are locked until it ends: two owners demoting each
+        other at once take turns, and the second finds it would leave none.
+        """
+        owners = self.filter(customer_id=customer_id, role=Membership.Role.OWNER)
+        if lock:
+            owners = owners.select_for_update()
+        return bool(set(owners.values_list("pk", flat=True)) - losing)
 
 
 class Membership(models.Model):
@@ -412,33 +418,23 @@ class Membership(models.Model):
         if self.role != self.Role.OWNER and self.is_last_owner():
             raise LastOwnerError()
 
-    def is_last_owner(self) -> bool:
-        """Whether this is its workspace's only owner, as stored (not locked: for forms; the change locks)."""
-        owners = Membership.objects.filter(customer_id=self.customer_id, role=self.Role.OWNER)
-        return list(owners.values_list("pk", flat=True)) == [self.pk]
-
-    def _is_last_owner(self) -> bool:
-        # Locking the workspace's owners makes two owners demoting each other at once take turns.
-        owners = list(
-            Membership.objects.select_for_update()
-            .filter(customer_id=self.customer_id, role=self.Role.OWNER)
-            .values_list("pk", flat=True)
-        )
-        return owners == [self.pk]
+    def is_last_owner(self, *, lock: bool = False) -> bool:
+        """Whether this is its workspace's only owner, as stored (`lock`: see keeps_an_owner; the changes lock)."""
+        return not Membership.objects.keeps_an_owner(self.customer_id, losing={self.pk}, lock=lock)
 
     @transaction.atomic
     def change_role(self, role: str) -> None:
         # The stored role, not self.role, decides: a form may have set self.role already.
         if role not in self.Role.values:
             raise ValidationError("Unknown role.", code="invalid_role")
-        if role != self.Role.OWNER and self._is_last_owner():
+        if role != self.Role.OWNER and self.is_last_owner(lock=True):
             raise LastOwnerError()
         self.role = role
         self.save(update_fields=["role"])
 
     @transaction.atomic
     def remove(self) -> None:
-        if self._is_last_owner():
+        if self.is_last_owner(lock=True):
             raise LastOwnerError()
         self.delete()
 
