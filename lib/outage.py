@@ -22,10 +22,6 @@ class Outage:
         self._since: float | None = None
         self._failures = 0
 
-    @property
-    def ongoing(self) -> bool:
-        return self._since is not None
-
     def failed(self, error: BaseException, *, note: str = "") -> None:
         with self._lock:
             self._failures += 1

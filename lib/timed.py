@@ -42,6 +42,3 @@ class TimedCache(Generic[V]):
 
     def clear(self) -> None:
         self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)

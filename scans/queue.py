@@ -208,11 +208,6 @@ class SpoolReader:
             _write_atomically(path.with_suffix(DONE_SUFFIX), str(spool.done))
         self.retire_finished()
 
-    def rewind(self) -> None:
-        """Forget what was read but not committed: it is read again (after a failed write)."""
-        for spool in self.files.values():
-            spool.read = spool.done
-
     def retire_finished(self) -> None:
         """Delete files read and committed to the end whose writer has let go of them; and stillborn ones."""
         for path, spool in list(self.files.items()):
@@ -326,12 +321,20 @@ class StreamReader:
                 pipe.xdel(self.stream, *ids)
                 pipe.execute()
 
-    def forget_idle_consumers(self) -> None:
-        """Consumers (worker processes) gone for an hour with nothing pending leave the group's list."""
+    def forget_idle_consumers(self, *, idle_ms: int = 3_600_000) -> list[str]:
+        """Consumers (worker processes, one name each) gone this long with nothing pending leave the group.
+
+        Every worker that ever started is one; without this the group's list only grows. Returns their names.
+        """
         self._ensure_group()
-        for consumer in self.client.xinfo_consumers(self.stream, GROUP):
-            if consumer["pending"] == 0 and consumer["idle"] > 3_600_000:
-                self.client.xgroup_delconsumer(self.stream, GROUP, consumer["name"])
+        gone = [
+            consumer["name"]
+            for consumer in self.client.xinfo_consumers(self.stream, GROUP)
+            if consumer["pending"] == 0 and consumer["idle"] >= idle_ms
+        ]
+        for name in gone:
+            self.client.xgroup_delconsumer(self.stream, GROUP, name)
+        return [name.decode() if isinstance(name, bytes) else name for name in gone]
 
 
 def _stream_entry(entry_id, fields) -> Entry:

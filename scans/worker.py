@@ -150,6 +150,11 @@ def _check_domains() -> None:
     logger.info("custom domains checked: %s", check_domains())
 
 
+def _forget_idle_consumers() -> None:
+    if settings.REDIS_URL:
+        queue.StreamReader(queue.redis_client(), "janitor").forget_idle_consumers()
+
+
 def _send_emails() -> None:
     from accounts.mail import send_queued_emails
 
@@ -162,6 +167,7 @@ JOBS = (
     Job("build_rollups", every_seconds=3600, run=_build_rollups),
     Job("purge_scans", every_seconds=24 * 3600, run=_purge_scans),
     Job("check_domains", every_seconds=3600, run=_check_domains),
+    Job("forget_idle_consumers", every_seconds=3600, run=_forget_idle_consumers),
 )
 
 

@@ -253,3 +253,20 @@ def test_when_redis_does_not_answer_scans_go_to_the_spool(client_a, workspace_a,
     assert response.status_code == 200
     assert [line.stop_id for line in spooled_lines(spool)] == [stop.pk]
     assert "goes to the local spool" in caplog.text
+
+
+def test_workers_gone_with_nothing_pending_leave_the_group_and_the_others_stay(client_a, workspace_a, redis_queue):
+    stop = first_stop(workspace_a)
+    client_a.get(f"/qr/{stop.token}", HTTP_USER_AGENT=PHONE)
+    finished, busy = worker.ScanWriter(consumer="finished"), worker.ScanWriter(consumer="busy")
+    assert finished.step(wait=False) == 1  # read and acknowledged: nothing pending
+    client_a.get(f"/qr/{stop.token}", HTTP_USER_AGENT=PHONE)
+    assert len(busy.stream.read(10, block_ms=0)) == 1  # read, not yet acknowledged
+
+    gone = busy.stream.forget_idle_consumers(idle_ms=0)
+
+    assert gone == ["finished"]
+    names = {consumer["name"] for consumer in redis_queue.xinfo_consumers(busy.stream.stream, queue.GROUP)}
+    assert names in ({"busy"}, {b"busy"})
+    finished.close()
+    busy.close()
