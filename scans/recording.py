@@ -31,6 +31,7 @@ from psycopg import sql
 from psycopg.errors import UniqueViolation
 
 from lib.networks import network_of_address, parse_ip
+from lib.outage import Outage
 from lib.timed import TimedCache
 from scans import queue
 from scans.models import Scan, VisitorSalt
@@ -42,6 +43,9 @@ MAX_FIELD = 512
 _salts: TimedCache[bytes] = TimedCache(size=10_000)
 _spool: queue.SpoolWriter | None = None
 _redis = None
+_redis_retry_at = 0.0
+REDIS_RETRY_SECONDS = 5.0
+redis_outage = Outage("Redis", logger)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +92,22 @@ def record_scan(*, stop_id: int, trail_id: int, request: HttpRequest) -> None:
 
 
 def hand_over(line: bytes) -> None:
-    """Put one scan where it outlives this process: Redis if it answers, else the local spool."""
-    global _redis, _spool
-    if settings.SCANS_QUEUE == "redis":
+    """Put one scan where it outlives this process: Redis if it answers, else the local spool.
+
+    After Redis fails, scans go straight to the spool for REDIS_RETRY_SECONDS before Redis is tried
+    again: an unreachable Redis costs one scan its timeout, not every scan. The outage is logged once.
+    """
+    global _redis, _spool, _redis_retry_at
+    if settings.SCANS_QUEUE == "redis" and time.monotonic() >= _redis_retry_at:
         try:
             if _redis is None:
                 _redis = queue.redis_client()
             _redis.xadd(settings.SCAN_STREAM, {"d": line})
+            redis_outage.recovered()
             return
         except Exception as error:  # any Redis failure: the disk is the fallback
-            logger.warning("Redis refused a scan (%s); it goes to the local spool", error)
+            redis_outage.failed(error, note="scans go to the local spool meanwhile")
+            _redis_retry_at = time.monotonic() + REDIS_RETRY_SECONDS
     if _spool is None:
         _spool = queue.SpoolWriter(settings.SCAN_SPOOL_DIR)
     _spool.append(line)

@@ -241,18 +241,36 @@ def test_scans_a_dead_worker_read_but_never_acknowledged_are_claimed_and_written
     assert redis_queue.xpending(settings.SCAN_STREAM, queue.GROUP)["pending"] == 0
 
 
-def test_when_redis_does_not_answer_scans_go_to_the_spool(client_a, workspace_a, spool, settings, monkeypatch, caplog):
+def test_when_redis_does_not_answer_scans_go_to_the_spool_and_redis_is_left_alone_a_while(
+    client_a, workspace_a, spool, settings, monkeypatch, caplog
+):
+    import redis
+
+    from lib.outage import Outage
+
     settings.SCANS_QUEUE = "redis"
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    monkeypatch.setattr(recording, "_redis", None)
+    unreachable = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5)
+    tries = []
+
+    def xadd(*args, **kwargs):
+        tries.append(1)
+        return redis.Redis.xadd(unreachable, *args, **kwargs)
+
+    unreachable.xadd = xadd
+    monkeypatch.setattr(recording, "_redis", unreachable)
+    monkeypatch.setattr(recording, "_redis_retry_at", 0.0)
+    monkeypatch.setattr(recording, "redis_outage", Outage("Redis", recording.logger))
     stop = first_stop(workspace_a)
 
     with caplog.at_level(logging.WARNING, logger="scans.recording"):
-        response = client_a.get(f"/qr/{stop.token}", HTTP_USER_AGENT=PHONE)
+        responses = [client_a.get(f"/qr/{stop.token}", HTTP_USER_AGENT=PHONE) for _ in range(3)]
 
-    assert response.status_code == 200
-    assert [line.stop_id for line in spooled_lines(spool)] == [stop.pk]
-    assert "goes to the local spool" in caplog.text
+    assert [response.status_code for response in responses] == [200] * 3
+    assert [line.stop_id for line in spooled_lines(spool)] == [stop.pk] * 3
+    assert "go to the local spool" in caplog.text
+    assert len(caplog.records) == 1, "the outage is logged once, not once per scan"
+    assert len(tries) == 1, "Redis is tried again only after a pause, not for every scan"
 
 
 def test_workers_gone_with_nothing_pending_leave_the_group_and_the_others_stay(client_a, workspace_a, redis_queue):
