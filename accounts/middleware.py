@@ -86,7 +86,7 @@ class TenantMiddleware(TenantMainMiddleware):
 
     @staticmethod
     def hostname_from_request(request) -> str:
-        return canonical_host(request.get_host().split(":")[0])
+        return canonical_host(split_domain_port(request.get_host())[0])
 
     def get_tenant(self, domain_model, hostname):
         return _hosts.get(hostname, lambda: served_tenant(domain_model, hostname))
