@@ -424,6 +424,9 @@ def domain_create(request: HttpRequest) -> HttpResponse:
 def domain_verify(request: HttpRequest, pk: int) -> HttpResponse:
     """Look the domain's records up now (the hourly check does the same by itself)."""
     domain = _get_domain(request, pk)
+    if not ratelimit.consume(request, action="verify_domain", user=request.user):
+        messages.error(request, "You have asked to verify many times; the hourly check goes on, or try in a minute.")
+        return _to_domain(domain)
     findings, _ = verify(domain)
     domain.refresh_from_db()
     name = domain.display_name

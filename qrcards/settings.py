@@ -277,6 +277,8 @@ ACCOUNT_RATE_LIMITS = {
     "admin_login_failed": "10/m/ip,5/5m/key",
     "find_workspaces": "10/m/ip,3/10m/key",
     "invite_member": "30/h/user",
+    # The Verify button of a custom domain looks DNS up in the request (accounts/domains.py).
+    "verify_domain": "10/m/user",
     # Live previews, per user on the dashboard and per key in the API (trails/limits.py): typing pauses
     # trigger one, so an author rarely sends more than one a second.
     "preview_trail": "60/m/key",

@@ -222,6 +222,20 @@ def test_verify_finds_the_txt_record_and_the_domain_starts_serving_the_workspace
     assert page.status_code == 200 and stop.title in page.content.decode()
 
 
+def test_verify_asks_dns_ten_times_a_minute_at_most_then_says_so(owner_a, workspace_a, dns):
+    add(owner_a, MUSEUM)
+    domain = domain_of(workspace_a)
+    verify_url = f"/dashboard/settings/domains/{domain.pk}/verify/"
+
+    for _ in range(10):
+        owner_a.post(verify_url)
+    asked = len(dns.questions)
+    refused = owner_a.post(verify_url, follow=True)
+
+    assert asked >= 10 and len(dns.questions) == asked  # the eleventh asked DNS nothing
+    assert "verify many times" in messages_of(refused)
+
+
 def test_a_wrong_or_missing_proof_leaves_the_domain_unserved_and_says_what_dns_has(owner_a, workspace_a, dns):
     add(owner_a, MUSEUM)
     domain = domain_of(workspace_a)
