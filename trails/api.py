@@ -255,7 +255,7 @@ def preview_trail(request: HttpRequest, payload: Preview) -> dap.Assembly:
 
     Limited per caller (a key, or a member's session): 60 a minute.
     """
-    count_preview(request, caller=request.auth.rate_key)
+    count_preview(request, api_key=request.auth.key)
     return dap.assemble(payload.source)
 
 

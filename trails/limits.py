@@ -19,7 +19,9 @@ class TooManyPreviews(Exception):
     retry_after = RETRY_AFTER_SECONDS
 
 
-def count_preview(request: HttpRequest, *, caller: str) -> None:
-    """Count one preview for `caller` (e.g. "user:12", "key:3"); raise TooManyPreviews past the limit."""
+def count_preview(request: HttpRequest, *, api_key=None) -> None:
+    """Count one preview for its caller: `api_key`, else the logged-in person (the dashboard's editor and the
+    API's session share one count). Raises TooManyPreviews past the limit."""
+    caller = f"key:{api_key.pk}" if api_key is not None else f"user:{request.user.pk}"
     if not ratelimit.consume(request, action=ACTION, key=caller):
         raise TooManyPreviews

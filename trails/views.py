@@ -250,7 +250,7 @@ def _preview_context(
 def trail_preview(request: HttpRequest) -> HttpResponse:
     """The editor's live preview: assembled as you type, nothing saved."""
     try:
-        count_preview(request, caller=f"user:{request.user.pk}")
+        count_preview(request)
     except TooManyPreviews:
         response = render(request, "trails/_preview_paused.html", status=429)
         response["Retry-After"] = str(TooManyPreviews.retry_after)
