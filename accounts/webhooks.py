@@ -320,13 +320,14 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Outcome:
     conn = connection_class(target.host, target.port, address=address, timeout=remaining)
     try:
         conn.request("POST", target.path, body=body, headers=headers)
+        sock = conn.sock  # the response takes it over (conn.sock is None after a "Connection: close")
         response = conn.getresponse()
         received = b""
         while len(received) < MAX_RESPONSE_BYTES:
             left = TIMEOUT_SECONDS - (time.monotonic() - started)
             if left <= 0:
                 break  # a slow trickle of an answer: what came is enough for the log
-            conn.sock.settimeout(left)
+            sock.settimeout(left)
             chunk = response.read1(min(8192, MAX_RESPONSE_BYTES - len(received)))
             if not chunk:
                 break
