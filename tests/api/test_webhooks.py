@@ -155,3 +155,66 @@ def test_the_openapi_document_describes_the_webhook_operations(writer):
 def test_a_key_revoked_gets_nothing(workspace_a, keys):
     assert api_client(workspace_a, keys.revoked).get("/api/v1/webhooks").status_code == 401
     assert ApiKey.objects.filter(revoked_at__isnull=False).exists()
+
+
+# Every webhook operation against every caller ---------------------------------------------------------------
+
+OPERATIONS = [
+    ("GET", "/api/v1/webhooks", None),
+    ("POST", "/api/v1/webhooks", NEW),
+    ("GET", "/api/v1/webhooks/{endpoint}", None),
+    ("PATCH", "/api/v1/webhooks/{endpoint}", {"description": "changed"}),
+    ("DELETE", "/api/v1/webhooks/{endpoint}", None),
+    ("GET", "/api/v1/webhooks/{endpoint}/secret", None),
+    ("GET", "/api/v1/webhooks/{endpoint}/deliveries", None),
+    ("POST", "/api/v1/webhooks/{endpoint}/test", None),
+    ("POST", "/api/v1/webhooks/{endpoint}/deliveries/{delivery}/redeliver", None),
+]
+
+
+def test_the_table_lists_every_webhook_operation_of_the_api():
+    from qrcards.api import api
+
+    documented = {
+        f"{method.upper()} {path}"
+        for path, methods in api.get_openapi_schema(path_prefix="/api/v1/")["paths"].items()
+        for method in methods
+        if path.startswith("/api/v1/webhooks")
+    }
+    listed = {f"{method} {path}".replace("{endpoint}", "{endpoint_id}") for method, path, _ in OPERATIONS}
+    assert {p.replace("{delivery}", "{delivery_id}") for p in listed} == documented
+
+
+def _call(client, method: str, path: str, body, endpoint: WebhookEndpoint, delivery: WebhookDelivery, **extra):
+    path = path.format(endpoint=endpoint.pk, delivery=delivery.pk)
+    if body is None:
+        return client.generic(method, path, **extra)
+    return client.generic(method, path, json.dumps(body), content_type="application/json", **extra)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), OPERATIONS, ids=[f"{m} {p}" for m, p, _ in OPERATIONS])
+def test_no_key_a_revoked_key_and_another_workspaces_key_or_member_get_401(
+    cast, workspace_a, keys, endpoint_a, method, path, body
+):
+    delivery = webhooks.send_test_event(endpoint_a)
+    member_of_b = host_client(workspace_a)
+    member_of_b.force_login(cast.member_of_b)
+    for client in (api_client(workspace_a), api_client(workspace_a, keys.revoked), api_client(workspace_a, keys.of_b),
+                   member_of_b):  # fmt: skip
+        response = _call(client, method, path, body, endpoint_a, delivery)
+        assert response.status_code == 401 and endpoint_a.secret not in response.content.decode()
+    assert WebhookEndpoint.objects.get().description == "" and WebhookDelivery.objects.count() == 1
+
+
+@pytest.mark.parametrize(("method", "path", "body"), OPERATIONS, ids=[f"{m} {p}" for m, p, _ in OPERATIONS])
+def test_editors_and_viewers_logged_in_get_403_for_every_operation(cast, workspace_a, endpoint_a, method, path, body):
+    delivery = webhooks.send_test_event(endpoint_a)
+    for user in (cast.editor, cast.viewer):
+        client = host_client(workspace_a)
+        client.force_login(user)
+        client.get("/dashboard/")  # a CSRF cookie, so a write is refused for the role, not the token
+        token = client.cookies["csrftoken"].value if "csrftoken" in client.cookies else ""
+        response = _call(client, method, path, body, endpoint_a, delivery, HTTP_X_CSRFTOKEN=token)
+        assert response.status_code == 403 and response.json()["error"]["code"] in ("forbidden", "read_only"), user
+        assert endpoint_a.secret not in response.content.decode()
+    assert WebhookEndpoint.objects.get().description == "" and WebhookDelivery.objects.count() == 1
