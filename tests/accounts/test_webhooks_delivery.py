@@ -192,7 +192,17 @@ def test_a_burst_of_scans_is_a_few_deliveries_each_listing_its_scans_in_the_orde
     for payload in payloads:
         times = [scan["scanned_at"] for scan in payload["data"]["scans"]]
         assert times == sorted(times)
-    assert set(listed[0]) == {"uid", "stop_id", "trail_id", "scanned_at", "device", "browser", "os", "country", "is_bot"}
+    assert set(listed[0]) == {
+        "uid",
+        "stop_id",
+        "trail_id",
+        "scanned_at",
+        "device",
+        "browser",
+        "os",
+        "country",
+        "is_bot",
+    }
     assert listed[0]["stop_id"] == stop.pk and listed[0]["device"] == "mobile"
 
 
@@ -234,9 +244,7 @@ def test_the_workers_job_sends_a_test_event_and_a_redelivery_with_the_same_webho
 # Outbound safety --------------------------------------------------------------------------------------------
 
 
-def test_without_the_test_setting_the_receiver_on_loopback_is_refused_like_any_private_address(
-    receiver, workspace_a
-):
+def test_without_the_test_setting_the_receiver_on_loopback_is_refused_like_any_private_address(receiver, workspace_a):
     make_endpoint(workspace_a, receiver.url)
     webhooks.emit("trail.updated", {"trail": {"id": 1}}, customer=workspace_a)
 
@@ -250,7 +258,7 @@ def test_without_the_test_setting_the_receiver_on_loopback_is_refused_like_any_p
 @pytest.mark.parametrize(
     "address",
     [
-        "127.0.0.1", "10.0.0.5", "172.16.3.4", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
+        "127.0.0.1", "10.0.0.5", "172.16.3.4", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",  # noqa: S104
         "224.0.0.1", "240.0.0.1", "255.255.255.255", "::1", "::", "fd00::1", "fe80::1", "ff02::1",
         "::ffff:127.0.0.1", "64:ff9b::a00:1", "2002:a00:1::", "192.0.2.10",
     ],
@@ -300,9 +308,7 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_without_connecting
     assert outcome.duration_ms < 100  # refused at once: no connection was tried
 
 
-def test_a_dns_answer_that_changes_after_the_check_doesnt_change_where_we_connect(
-    loopback_allowed, fake_dns, receiver
-):
+def test_a_dns_answer_that_changes_after_the_check_doesnt_change_where_we_connect(loopback_allowed, fake_dns, receiver):
     answers, lookups = fake_dns
     # The rebinding trick: a safe answer for the check, a private one for whoever asks next.
     answers["hooks.example.com"] = ["127.0.0.1", "10.0.0.1"]

@@ -72,7 +72,9 @@ def test_a_stop_left_out_of_the_document_or_a_deleted_trail_emits_stop_retired_f
 
 def test_someone_joining_by_invitation_emits_member_joined(cast, workspace_a):
     listen(workspace_a, "member.joined")
-    invitation = Invitation.objects.create(customer=workspace_a, email="new@a.example", role="editor", invited_by=cast.owner)
+    invitation = Invitation.objects.create(
+        customer=workspace_a, email="new@a.example", role="editor", invited_by=cast.owner
+    )
     user = User.objects.create_user("new@a.example", "x")
 
     invitation.accept(user)

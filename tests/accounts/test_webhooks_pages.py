@@ -28,7 +28,12 @@ def owner(verified_cast):
 
 def test_an_owner_adds_an_endpoint_then_reveals_its_secret(owner):
     response = owner.post(
-        LIST, {"url": "https://hooks.example.com/qrcards", "description": "CRM", "events": ["trail.published", "scan.created"]}
+        LIST,
+        {
+            "url": "https://hooks.example.com/qrcards",
+            "description": "CRM",
+            "events": ["trail.published", "scan.created"],
+        },
     )
 
     endpoint = WebhookEndpoint.objects.get()
