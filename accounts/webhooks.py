@@ -68,6 +68,7 @@ PER_ENDPOINT_SECONDS = 3.0  # an endpoint's share of one round: slow ones wait f
 LEASE = timedelta(minutes=2)  # a claimed delivery is due again after this if its worker died
 THREADS = 4
 USER_AGENT = "QRCards-Webhooks/1"
+KEEP_LOG_FOR = timedelta(days=30)
 
 
 # Emitting ---------------------------------------------------------------------------------------------------
@@ -425,6 +426,8 @@ def _record(delivery: WebhookDelivery, outcome: Outcome | None) -> None:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=now)
         return
     with transaction.atomic():
+        if not WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk).exists():
+            return  # its endpoint was removed while it was on its way: nothing left to log
         WebhookAttempt.objects.create(
             delivery=delivery,
             at=now,
@@ -449,7 +452,9 @@ def _record(delivery: WebhookDelivery, outcome: Outcome | None) -> None:
 
 def _note_health(endpoint_id: int, *, succeeded: bool, now) -> None:
     """Track how long an endpoint has been failing; a day of nothing but failures disables it."""
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+    endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
+    if endpoint is None:
+        return
     if succeeded:
         if endpoint.failing_since is not None:
             endpoint.failing_since = None
@@ -479,6 +484,16 @@ def _tell_owners(endpoint: WebhookEndpoint) -> None:
     body = render_to_string("accounts/email/webhook_disabled_message.txt", context)
     for email in owners.values_list("user__email", flat=True):
         EmailMessage(subject, body, to=[email]).send()
+
+
+def purge_old_events(*, older_than: timedelta = KEEP_LOG_FOR) -> int:
+    """Forget events (their deliveries and attempts with them) made longer ago than `older_than`, once none of
+    their deliveries waits any more; returns how many. The delivery log shows the last KEEP_LOG_FOR."""
+    old = WebhookEvent.objects.filter(created_at__lt=timezone.now() - older_than).exclude(
+        deliveries__state=WebhookDelivery.State.PENDING
+    )
+    _, deleted = WebhookEvent.objects.filter(pk__in=old.values("pk")).delete()
+    return deleted.get(WebhookEvent._meta.label, 0)
 
 
 # Registering ------------------------------------------------------------------------------------------------

@@ -360,3 +360,30 @@ def test_events_of_workspace_a_never_reach_workspace_bs_endpoints(loopback_allow
 
     assert {request.path for request in receiver.requests} == {"/hooks/qrcards/a"}
     assert {json.loads(request.body)["type"] for request in receiver.requests} == {"trail.published", "scan.created"}
+
+
+def test_an_endpoint_removed_while_its_delivery_was_on_its_way_is_no_trouble(workspace_a):
+    make_endpoint(workspace_a, "https://hooks.example.com/in")
+    webhooks.emit("trail.updated", {"trail": {"id": 1}}, customer=workspace_a)
+    [delivery] = webhooks._claim(10)
+
+    WebhookEndpoint.objects.all().delete()
+    webhooks._record(delivery, webhooks.Outcome(200, 12, "ok"))
+
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_the_log_forgets_events_after_thirty_days_but_never_one_still_waiting(workspace_a, clock):
+    make_endpoint(workspace_a, "https://hooks.example.com/in")
+    webhooks.emit("trail.updated", {"trail": {"id": 1}}, {"trail": {"id": 2}}, customer=workspace_a)
+    done, waiting = WebhookDelivery.objects.order_by("pk")
+    WebhookDelivery.objects.filter(pk=done.pk).update(state="succeeded")
+    clock.move(days=29)
+    assert webhooks.purge_old_events() == 0
+
+    clock.move(days=2)
+    assert webhooks.purge_old_events() == 1
+    jobs = tuple(job for job in worker.JOBS if job.name == "purge_webhook_events")
+    assert worker.run_due_jobs(jobs) == ["purge_webhook_events"]  # the worker runs it daily
+
+    assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [waiting.pk]
