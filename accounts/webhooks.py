@@ -248,11 +248,19 @@ def check_url(url: str) -> Target:
     return Target(parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path)
 
 
-def resolve(target: Target) -> Address:
+# getaddrinfo takes no timeout (the system resolver may retry for half a minute): lookups run here, and a
+# delivery waits for one only as long as its own time allows.
+_lookups = ThreadPoolExecutor(max_workers=THREADS * 2, thread_name_prefix="webhook-dns")
+
+
+def resolve(target: Target, *, timeout: float = TIMEOUT_SECONDS) -> Address:
     """The address to connect to: every address DNS gives must be one we may send to (a name with one private
     address among public ones is refused whole), and the first is the one connected to."""
+    lookup = _lookups.submit(socket.getaddrinfo, target.host, target.port, type=socket.SOCK_STREAM)
     try:
-        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+        infos = lookup.result(timeout=timeout)
+    except TimeoutError:
+        raise UnsafeUrl(f"DNS didn't answer for {target.host} within {timeout:.0f} s.", code="unresolved") from None
     except (OSError, UnicodeError) as error:
         raise UnsafeUrl(f"The host name doesn't resolve ({error}).", code="unresolved") from None
     addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
@@ -313,7 +321,7 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Outcome:
 
     try:
         target = check_url(url)
-        address = resolve(target)
+        address = resolve(target, timeout=TIMEOUT_SECONDS)
     except UnsafeUrl as error:
         return Outcome(None, elapsed_ms(), error=f"refused: {error.message}"[:300])
     connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection

@@ -387,3 +387,16 @@ def test_the_log_forgets_events_after_thirty_days_but_never_one_still_waiting(wo
     assert worker.run_due_jobs(jobs) == ["purge_webhook_events"]  # the worker runs it daily
 
     assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [waiting.pk]
+
+
+def test_a_dns_lookup_that_hangs_costs_a_delivery_its_timeout_and_no_more(monkeypatch):
+    import threading
+
+    release = threading.Event()
+    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: release.wait(5) and [])
+
+    outcome = webhooks.post("https://slow-dns.example.com/in", body=b"{}", headers={})
+    release.set()
+
+    assert outcome.status_code is None and "DNS didn't answer" in outcome.error and outcome.duration_ms < 1000
