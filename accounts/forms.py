@@ -5,8 +5,9 @@ import re
 from django import forms
 
 from accounts.domains import MAX_CUSTOM_DOMAINS, DomainTaken, normalise_domain
-from accounts.models import LOGO_EXTENSIONS, ApiKey, Customer, Domain, Invitation, Membership
+from accounts.models import LOGO_EXTENSIONS, ApiKey, Customer, Domain, Invitation, Membership, WebhookEndpoint
 from accounts.roles import grantable_roles
+from accounts.webhooks import check_room, check_url, clean_events
 from lib.colours import contrast_ratio
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
@@ -211,3 +212,41 @@ class DomainRemoveForm(forms.Form):
                 f"That isn't “{self.domain.display_name}”; nothing was removed.", code="mismatch"
             )
         return value
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    """An endpoint's URL (checked as deliveries will be: https, a public host), description and events."""
+
+    url = forms.CharField(
+        label="URL", max_length=2000, help_text="Where we POST the events, e.g. https://example.com/hooks/qrcards."
+    )
+    events = forms.MultipleChoiceField(
+        choices=WebhookEndpoint.Event.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one event."},
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "description", "events"]
+
+    def __init__(self, *args, customer: Customer, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.customer = customer
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"].strip()
+        check_url(url)  # raises UnsafeUrl, a ValidationError with the reason
+        return url
+
+    def clean_events(self) -> list[str]:
+        return clean_events(self.cleaned_data["events"])
+
+    def clean(self) -> dict:
+        if self.instance.pk is None:
+            check_room(self.customer)
+        return super().clean()
+
+    def save(self, commit: bool = True) -> WebhookEndpoint:
+        self.instance.customer = self.customer
+        return super().save(commit=commit)

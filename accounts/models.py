@@ -422,6 +422,13 @@ class Membership(models.Model):
         """Whether this is its workspace's only owner, as stored (`lock`: see keeps_an_owner; the changes lock)."""
         return not Membership.objects.keeps_an_owner(self.customer_id, losing={self.pk}, lock=lock)
 
+    def announce(self) -> None:
+        """Tell the workspace's webhooks (member.joined) that this member joined; call it in the joining transaction."""
+        from accounts.webhooks import emit  # it needs these models first
+
+        member = {"user_id": self.user_id, "email": self.user.email, "role": self.role}
+        emit("member.joined", {"member": {**member, "joined_at": self.created_at.isoformat()}}, customer=self.customer)
+
     @transaction.atomic
     def change_role(self, role: str) -> None:
         # The stored role, not self.role, decides: a form may have set self.role already.
@@ -532,9 +539,11 @@ class Invitation(models.Model):
         """
         if not self.issuer_may_grant():
             raise InvitationVoid()
-        membership, _ = Membership.objects.get_or_create(
+        membership, created = Membership.objects.get_or_create(
             user=user, customer=self.customer, defaults={"role": self.role}
         )
+        if created:
+            membership.announce()
         self.accepted_at = timezone.now()
         self.save(update_fields=["accepted_at"])
         return membership
@@ -654,3 +663,162 @@ class OutgoingEmail(models.Model):
         self.last_error = f"{type(error).__name__}: {error}"[:500]
         self.next_attempt_at = timezone.now() + timedelta(minutes=2 ** (self.attempts - 1))
         self.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+
+
+# Webhooks ---------------------------------------------------------------------------------------------------
+# Shared-schema tables keyed by workspace, like the e-mail outbox: the worker delivers every workspace's
+# events from one query, with no schema switch, and an endpoint can never be reached through another
+# workspace's schema. accounts/webhooks.py emits, signs and sends; these hold the state.
+
+
+class WebhookEndpointQuerySet(models.QuerySet):
+    def active(self) -> WebhookEndpointQuerySet:
+        return self.filter(disabled_at__isnull=True)
+
+    def listening(self, *, event: str) -> WebhookEndpointQuerySet:
+        """The active endpoints subscribed to `event`."""
+        return self.active().filter(events__contains=[event])
+
+
+class WebhookEndpoint(models.Model):
+    """A URL of an integrator's that receives a workspace's events, signed with the endpoint's own secret."""
+
+    SECRET_PREFIX = "whsec_"  # noqa: S105 (a label, not a secret)
+    MAX_PER_WORKSPACE = 20
+    # An endpoint failing for this long (every delivery since the first failure) is disabled, its owners told.
+    FAILING_FOR = timedelta(days=1)
+
+    class Event(models.TextChoices):
+        SCAN_CREATED = "scan.created", "scan.created: scans were stored (batched)"
+        TRAIL_PUBLISHED = "trail.published", "trail.published: a trail was published"
+        TRAIL_UPDATED = "trail.updated", "trail.updated: a trail's document was saved"
+        STOP_RETIRED = "stop.retired", "stop.retired: a stop left its trail (its card leads to the trail)"
+        MEMBER_JOINED = "member.joined", "member.joined: someone joined the workspace"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.CharField("URL", max_length=2000)
+    description = models.CharField(max_length=200, blank=True)
+    events = models.JSONField(default=list, help_text="The event types it receives.")
+    # Kept whole (not hashed) because every delivery is signed with it; shown to owners and admins only.
+    secret = models.CharField(max_length=100, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(max_length=300, blank=True, editable=False)
+
+    objects = WebhookEndpointQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "webhook endpoint"
+        indexes = [models.Index(fields=["customer", "disabled_at"], name="webhook_endpoint_active")]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.secret:
+            self.secret = self.new_secret()
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def new_secret() -> str:
+        """whsec_ and 24 random bytes in base64, the Standard Webhooks form (the key is the decoded bytes)."""
+        import base64
+
+        return WebhookEndpoint.SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None
+
+    def rotate_secret(self) -> None:
+        self.secret = self.new_secret()
+        self.save(update_fields=["secret"])
+
+    def disable(self, reason: str) -> None:
+        self.disabled_at = timezone.now()
+        self.disabled_reason = reason[:300]
+        self.save(update_fields=["disabled_at", "disabled_reason"])
+
+    def enable(self) -> None:
+        """Turn a disabled endpoint back on; its failures are forgotten and waiting deliveries go again."""
+        self.disabled_at = None
+        self.disabled_reason = ""
+        self.failing_since = None
+        self.save(update_fields=["disabled_at", "disabled_reason", "failing_since"])
+
+
+class WebhookEvent(models.Model):
+    """Something that happened in a workspace, written in the same transaction as the change itself."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="webhook_events")
+    uid = models.CharField(max_length=40, unique=True, editable=False, help_text="webhook-id: msg_…")
+    type = models.CharField(max_length=40)
+    data = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "webhook event"
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.uid}"
+
+
+class WebhookDeliveryQuerySet(models.QuerySet):
+    def due(self) -> WebhookDeliveryQuerySet:
+        return self.filter(
+            state=WebhookDelivery.State.PENDING, next_attempt_at__lte=timezone.now(), endpoint__disabled_at__isnull=True
+        )
+
+
+class WebhookDelivery(models.Model):
+    """One event on its way to one endpoint: an outbox row the worker sends, and retries until it gives up."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Delivered"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WebhookDeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(state="pending"), name="webhook_delivery_due"),
+            models.Index(fields=["endpoint", "-created_at"], name="webhook_delivery_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint}"
+
+
+class WebhookAttempt(models.Model):
+    """One try at a delivery, as the delivery log shows it."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "webhook attempt"
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery}: {self.status_code or self.error}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300

@@ -23,4 +23,15 @@ urlpatterns = [
     path("settings/domains/<int:pk>/primary/", views.domain_primary, name="domain-primary"),
     path("settings/domains/<int:pk>/remove/", views.domain_remove, name="domain-remove"),
     path("settings/domains/<int:pk>/open/", views.domain_open, name="domain-open"),
+    path("settings/webhooks/", views.webhook_list, name="webhook-list"),
+    path("settings/webhooks/<int:pk>/", views.webhook_detail, name="webhook-detail"),
+    path("settings/webhooks/<int:pk>/secret/", views.webhook_secret, name="webhook-secret"),
+    path("settings/webhooks/<int:pk>/test/", views.webhook_test, name="webhook-test"),
+    path("settings/webhooks/<int:pk>/enable/", views.webhook_enable, name="webhook-enable"),
+    path("settings/webhooks/<int:pk>/delete/", views.webhook_delete, name="webhook-delete"),
+    path(
+        "settings/webhooks/<int:pk>/deliveries/<int:delivery_pk>/redeliver/",
+        views.webhook_redeliver,
+        name="webhook-redeliver",
+    ),
 ]

@@ -26,13 +26,25 @@ from accounts.forms import (
     FindWorkspacesForm,
     InvitationForm,
     RoleForm,
+    WebhookEndpointForm,
     WorkspaceDeleteForm,
     WorkspaceForm,
     WorkspaceSettingsForm,
 )
-from accounts.models import ApiKey, Customer, Domain, DomainInUse, Invitation, Membership, User
+from accounts.models import (
+    ApiKey,
+    Customer,
+    Domain,
+    DomainInUse,
+    Invitation,
+    Membership,
+    User,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from accounts.permissions import member_required
 from accounts.roles import grantable_roles, may_grant, may_manage
+from accounts.webhooks import deliveries_for, redeliver, send_test_event
 from accounts.workspaces import (
     create_workspace,
     email_url,
@@ -502,6 +514,110 @@ def domain_open(request: HttpRequest, pk: int) -> HttpResponse:
     if not domain.is_served:
         raise Http404("Not verified.")
     return _hand_off(request, request.tenant, host=domain.domain)
+
+
+# Webhooks (under Settings): the endpoints, and each one's page with its delivery log
+
+
+def _get_endpoint(request: HttpRequest, pk: int) -> WebhookEndpoint:
+    return get_object_or_404(WebhookEndpoint, pk=pk, customer_id=request.tenant.pk)
+
+
+def _to_endpoint(endpoint: WebhookEndpoint) -> HttpResponse:
+    return redirect("accounts:webhook-detail", pk=endpoint.pk)
+
+
+@member_required("change_settings")
+@require_http_methods(["GET", "HEAD", "POST"])
+def webhook_list(request: HttpRequest) -> HttpResponse:
+    form = WebhookEndpointForm(request.POST if request.method == "POST" else None, customer=request.tenant)
+    if request.method == "POST" and form.is_valid():
+        endpoint = form.save()
+        messages.success(request, "Endpoint added. Reveal its signing secret below to verify our signatures.")
+        return _to_endpoint(endpoint)
+    context = {
+        "section": "settings",
+        "endpoints": WebhookEndpoint.objects.filter(customer_id=request.tenant.pk).order_by("created_at", "pk"),
+        "form": form,
+    }
+    return render(request, "accounts/webhooks.html", context, status=400 if form.errors else 200)
+
+
+@member_required("change_settings")
+@require_http_methods(["GET", "HEAD", "POST"])
+def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An endpoint's settings and its delivery log (only the log, for htmx's Refresh)."""
+    endpoint = _get_endpoint(request, pk)
+    form = WebhookEndpointForm(
+        request.POST if request.method == "POST" else None, instance=endpoint, customer=request.tenant
+    )
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Endpoint saved.")
+        return _to_endpoint(endpoint)
+    context = {"section": "settings", "endpoint": endpoint, "form": form, "deliveries": deliveries_for(endpoint)}
+    if request.htmx and request.method == "GET":
+        return render(request, "accounts/_webhooks_deliveries.html", context)
+    return render(request, "accounts/webhooks_endpoint.html", context, status=400 if form.errors else 200)
+
+
+@member_required("change_settings")
+@require_POST
+def webhook_secret(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show the signing secret (a POST, so it is never in a URL, a history or a cache); `rotate` makes a new one."""
+    endpoint = _get_endpoint(request, pk)
+    if request.POST.get("rotate"):
+        endpoint.rotate_secret()
+        messages.success(request, "New signing secret made: the old one no longer signs anything.")
+    context = {"section": "settings", "endpoint": endpoint, "revealed": True}
+    if request.htmx:
+        response = render(request, "accounts/_webhooks_secret.html", context)
+    else:
+        form = WebhookEndpointForm(instance=endpoint, customer=request.tenant)
+        context |= {"form": form, "deliveries": deliveries_for(endpoint)}
+        response = render(request, "accounts/webhooks_endpoint.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@member_required("change_settings")
+@require_POST
+def webhook_test(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = _get_endpoint(request, pk)
+    if not endpoint.is_active:
+        messages.error(request, "Enable the endpoint first: nothing is sent to a disabled one.")
+    else:
+        send_test_event(endpoint)
+        messages.success(request, "A test event is on its way: it shows in the log below within a few seconds.")
+    return _to_endpoint(endpoint)
+
+
+@member_required("change_settings")
+@require_POST
+def webhook_redeliver(request: HttpRequest, pk: int, delivery_pk: int) -> HttpResponse:
+    endpoint = _get_endpoint(request, pk)
+    delivery = get_object_or_404(WebhookDelivery, pk=delivery_pk, endpoint=endpoint)
+    redeliver(delivery)
+    messages.success(request, f"{delivery.event.type} will be sent again, with the same webhook-id.")
+    return _to_endpoint(endpoint)
+
+
+@member_required("change_settings")
+@require_POST
+def webhook_enable(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = _get_endpoint(request, pk)
+    endpoint.enable()
+    messages.success(request, "Endpoint enabled: waiting events are sent now.")
+    return _to_endpoint(endpoint)
+
+
+@member_required("change_settings")
+@require_POST
+def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = _get_endpoint(request, pk)
+    endpoint.delete()
+    messages.success(request, f"Endpoint {endpoint.url} removed; nothing more is sent to it.")
+    return redirect("accounts:webhook-list")
 
 
 LOGO_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}

@@ -456,6 +456,7 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 api.add_router("/trails", trails_api.preview_router, auth=READ_AUTH, tags=["trails"])
 api.add_router("/trails", trails_api.router, tags=["trails"])
 api.add_router("", scans_api.router, tags=["scans"])
+api.add_router("/webhooks", "accounts.api.router", tags=["webhooks"])
 
 # Last, so it matches only what nothing else did: unknown API paths answer in the API's shape.
 not_found_router = Router()

@@ -334,6 +334,11 @@ EMAIL_USE_SSL = _email.ssl
 EMAIL_USE_TLS = _email.tls
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"QRCards <noreply@{QRCARDS_DOMAIN}>")
 
+# Webhooks (accounts/webhooks.py): endpoints must be https in production; plain http is for development and tests.
+WEBHOOKS_ALLOW_HTTP = DEBUG or not PRODUCTION
+# Never set outside the test suite: lets deliveries reach the suite's receiver on loopback (and nothing else).
+WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS = False
+
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -30,6 +30,7 @@ from django.utils import timezone
 from psycopg import sql
 from psycopg.errors import UniqueViolation
 
+from accounts.webhooks import emit
 from lib.networks import network_of_address, parse_ip
 from lib.outage import Outage
 from lib.timed import TimedCache
@@ -203,6 +204,7 @@ def _write_schema(schema: str, scans: list[PendingScan]) -> int:
         try:
             with transaction.atomic():  # a savepoint: should a scan be stored already, only this is undone
                 _copy(cursor, table, rows)
+            _announce(schema, rows)
             return len(rows)
         except UniqueViolation:
             pass
@@ -210,13 +212,32 @@ def _write_schema(schema: str, scans: list[PendingScan]) -> int:
         # then store only the scans that aren't there yet.
         _copy(cursor, sql.Identifier("scan_batch"), rows, create_like=table)
         cursor.execute(
-            sql.SQL("INSERT INTO {table} ({columns}) SELECT {columns} FROM scan_batch ON CONFLICT (uid) DO NOTHING")
+            sql.SQL(
+                "INSERT INTO {table} ({columns}) SELECT {columns} FROM scan_batch ON CONFLICT (uid) DO NOTHING "
+                "RETURNING uid"
+            )
             .format(columns=_COLUMN_LIST, table=table)
             .as_string(cursor.connection)
         )
-        stored = cursor.rowcount
+        new = {str(row[0]) for row in cursor.fetchall()}
         cursor.execute("DROP TABLE scan_batch")  # now, not at commit: this may be a savepoint of a longer transaction
-        return stored
+        _announce(schema, [row for row in rows if row[0] in new])
+        return len(new)
+
+
+_ANNOUNCED = ("uid", "stop_id", "trail_id", "scanned_at", "device", "browser", "os", "country", "is_bot")
+_ANNOUNCED_AT = [_COLUMNS.index(name) for name in _ANNOUNCED]
+
+
+def _announce(schema: str, rows: list[tuple]) -> None:
+    """One scan.created webhook event for the scans this transaction stores, in the order they were made.
+
+    Written in the same transaction as the scans: the event exists exactly when they do, and a batch
+    replayed after a crash announces only the scans it really added. No IP, visitor or user agent leaves.
+    """
+    if rows:
+        scans = [dict(zip(_ANNOUNCED, (row[i] for i in _ANNOUNCED_AT), strict=True)) for row in rows]
+        emit("scan.created", {"count": len(scans), "scans": scans}, schema=schema)
 
 
 def _copy(cursor, table: sql.Identifier, rows: list[tuple], *, create_like: sql.Identifier | None = None) -> None:

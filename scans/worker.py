@@ -162,8 +162,25 @@ def _send_emails() -> None:
         pass
 
 
+def _send_webhooks() -> None:
+    from accounts.webhooks import send_due_webhooks
+
+    deadline = time.monotonic() + 5  # a backlog must not keep the e-mails waiting long
+    while send_due_webhooks() and time.monotonic() < deadline:
+        pass
+
+
+def _purge_webhook_events() -> None:
+    from accounts.webhooks import purge_old_events
+
+    if deleted := purge_old_events():
+        logger.info("forgot %d webhook events older than their log keeps", deleted)
+
+
 JOBS = (
     Job("send_emails", every_seconds=1, run=_send_emails, claim=False),
+    Job("send_webhooks", every_seconds=1, run=_send_webhooks, claim=False),
+    Job("purge_webhook_events", every_seconds=24 * 3600, run=_purge_webhook_events),
     Job("build_rollups", every_seconds=3600, run=_build_rollups),
     Job("purge_scans", every_seconds=24 * 3600, run=_purge_scans),
     Job("check_domains", every_seconds=3600, run=_check_domains),

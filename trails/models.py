@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 import dap
+from accounts.webhooks import emit
 
 # No 0/O, 1/I/L: a token read off a card can't be mistyped. 31**8 ≈ 8.5e11 tokens.
 TOKEN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # noqa: S105 - not a secret
@@ -112,6 +113,7 @@ class Trail(models.Model):
         assembly = dap.assemble(source)
         if not assembly.ok:
             raise InvalidDocument(assembly)
+        created = self.pk is None
         if expected_version is not None and self.pk is not None:
             current = Trail.objects.select_for_update().values_list("version", flat=True).get(pk=self.pk)
             if current != expected_version:
@@ -128,11 +130,16 @@ class Trail(models.Model):
             self.save()
             self.refresh_from_db(fields=["version"])
         self._sync_stops(assembly.stops)
+        if not created:
+            emit("trail.updated", self.webhook_data())
+        elif self.status == self.Status.PUBLISHED:
+            emit("trail.published", self.webhook_data())
         return assembly
 
     def _sync_stops(self, assembled: tuple[dap.AssembledStop, ...]) -> None:
         existing = {stop.key: stop for stop in self.stops.select_for_update()}
         now = timezone.now()
+        retired = []
         # Positions are unique among a trail's stops: clear them first so reordering can't collide.
         self.stops.update(position=None)
         for position, part in enumerate(assembled, start=1):
@@ -147,6 +154,8 @@ class Trail(models.Model):
             if stop.retired_at is None:
                 stop.retired_at = now
                 stop.save(update_fields=["retired_at", "updated_at"])
+                retired.append(stop.webhook_data())
+        emit("stop.retired", *retired)
 
     def publish(self) -> None:
         self._set_status(self.Status.PUBLISHED)
@@ -158,9 +167,27 @@ class Trail(models.Model):
         """Close the trail: its cards say so, and it leaves the main list. Tokens stay."""
         self._set_status(self.Status.ARCHIVED)
 
+    @transaction.atomic
     def _set_status(self, status: str) -> None:
+        changed = status != self.status
         self.status = status
         self.save(update_fields=["status", "updated_at"])
+        if changed:
+            emit("trail.published" if status == self.Status.PUBLISHED else "trail.updated", self.webhook_data())
+
+    def webhook_data(self) -> dict:
+        """What webhook events about this trail carry (accounts/webhooks.py)."""
+        return {
+            "trail": {
+                "id": self.pk,
+                "title": self.title,
+                "status": self.status,
+                "version": self.version,
+                "language": self.language,
+                "theme": self.theme,
+                "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            }
+        }
 
     @transaction.atomic
     def duplicate(self) -> Trail:
@@ -173,10 +200,13 @@ class Trail(models.Model):
         now = timezone.now()
         self.deleted_at = now
         self.save(update_fields=["deleted_at", "updated_at"])
+        retired = []
         for stop in self.stops.filter(retired_at__isnull=True):
             stop.retired_at = now
             stop.position = None
             stop.save(update_fields=["retired_at", "position", "updated_at"])
+            retired.append(stop.webhook_data())
+        emit("stop.retired", *retired)
 
     @property
     def is_open(self) -> bool:
@@ -243,6 +273,19 @@ class Stop(models.Model):
         }
         count = Stop.objects.live().filter(trail_id=self.trail_id).count()
         return around.get(self.position - 1), around.get(self.position + 1), count
+
+    def webhook_data(self) -> dict:
+        """What a stop.retired event carries: enough to find its printed card."""
+        return {
+            "stop": {
+                "id": self.pk,
+                "key": self.key,
+                "token": self.token,
+                "title": self.title,
+                "trail_id": self.trail_id,
+                "retired_at": self.retired_at.isoformat() if self.retired_at else None,
+            }
+        }
 
     def qr_url(self, *, host: str, scheme: str = "https") -> str:
         """The URL its QR code carries: upper case, so the code is as small as it can be."""
