@@ -94,16 +94,31 @@ def _render_scanner_page(request: HttpRequest, token: str) -> ScannerPage:
     if not trail.is_open:
         return ScannerPage(404, render_to_string("trails/stop_not_open.html", {"workspace": workspace, "trail": trail}))
     previous, following, count = stop.neighbours()
+    # The last stop offers the trail again from its start: one more query, once per cached page.
+    first = trail.live_stops().first() if following is None and previous is not None else None
     context = {"stop": stop, "number": stop.position, "count": count, "previous": previous, "next": following}
-    html = render_stop_html(workspace=workspace, trail=trail, **context)
+    html = render_stop_html(workspace=workspace, trail=trail, first=first, **context)
     return ScannerPage(200, html, stop_id=stop.pk, trail_id=trail.pk)
 
 
 def render_stop_html(
-    *, workspace, trail: Trail, stop: Stop, number: int, count: int, previous: Stop | None, next: Stop | None
+    *,
+    workspace,
+    trail: Trail,
+    stop: Stop,
+    number: int,
+    count: int,
+    previous: Stop | None,
+    next: Stop | None,
+    first: Stop | None = None,
 ) -> str:
-    """A stop's scanner page: used for real scans and for the editor's preview alike."""
+    """A stop's scanner page: used for real scans and for the editor's preview alike.
+
+    The last stop (no `next`) says the trail is complete and offers `first` (the trail's start again,
+    if it isn't this stop) and the workspace's website.
+    """
     context = {
+        "first": first,
         "workspace": workspace,
         "trail": trail,
         "stop": stop,
@@ -241,6 +256,7 @@ def _preview_context(
             count=len(stops),
             previous=stops[selected - 1] if selected > 0 else None,
             next=stops[selected + 1] if selected + 1 < len(stops) else None,
+            first=stops[0] if selected > 0 else None,
         )
     return {"assembly": assembly, "preview_stops": stops, "selected": selected, "preview_page": page}
 

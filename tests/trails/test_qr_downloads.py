@@ -145,3 +145,14 @@ def test_a_long_trails_codes_and_print_view_come_a_page_at_a_time_keeping_the_op
     assert "?error_correction=H&amp;page=2" in first  # the next page keeps the chosen options
     assert last.count("<svg") == 30 and "31. Stop 31" not in last and "101. Stop 101" in last
     assert printed.count('class="card"') == 30 and "Stop 101 of 130" in printed
+
+
+def test_the_qr_page_shows_each_stops_url_as_its_code_encodes_it(owner_a, trail_a):
+    page = owner_a.get(f"/dashboard/trails/{trail_a.pk}/cards/").content.decode()
+
+    with schema_context("alpha"):
+        tokens = [stop.token for stop in trail_a.live_stops()]
+    for token in tokens:
+        url = f"HTTP://ALPHA.QRCARDS.LOCALHOST/QR/{token}"
+        assert f'<a href="{url}">{url}</a>' in page
+        assert token.lower() not in page

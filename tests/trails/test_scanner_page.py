@@ -153,3 +153,25 @@ def test_a_post_to_a_stop_is_refused(client_a, workspace_a):
     stop = stops_of(make_trail(workspace=workspace_a), workspace_a)[0]
 
     assert client_a.post(f"/qr/{stop.token}").status_code == 405
+
+
+def test_the_last_stop_says_the_trail_is_complete_and_offers_its_start_again(client_a, workspace_a):
+    trail = make_trail(workspace=workspace_a)
+    first, middle, last = stops_of(trail, workspace_a)
+
+    end = client_a.get(f"/qr/{last.token}").content.decode()
+    on_the_way = client_a.get(f"/qr/{middle.token}").content.decode()
+
+    assert "Trail complete" in end and "last stop of Old Town Walk" in end
+    assert f'<a class="button" href="/qr/{first.token}">Start again</a>' in end
+    assert "Trail complete" not in on_the_way and "Start again" not in on_the_way
+    assert "More from" not in end  # the workspace has set no website
+
+
+def test_a_one_stop_trail_is_complete_at_once_without_starting_again_from_itself(client_a, workspace_a):
+    trail = make_trail(workspace=workspace_a, source=trail_markdown(stops=[("only", "The Only Stop")]))
+    (only,) = stops_of(trail, workspace_a)
+
+    page = client_a.get(f"/qr/{only.token}").content.decode()
+
+    assert "Trail complete" in page and "Start again" not in page
