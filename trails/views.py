@@ -22,8 +22,8 @@ from accounts.permissions import member_required
 from accounts.roles import can
 from lib.stale import DATABASE_AWAY, StaleIfError
 from scans.recording import record_scan
-from trails.cards import cards_for_stops, cards_pdf
-from trails.downloads import card_host, file_slug, qr_download
+from trails.cards import DEFAULT_CALL_TO_ACTION, LAYOUTS, cards_for_stops, cards_pdf
+from trails.downloads import card_branding, card_host, file_slug, qr_download
 from trails.forms import STARTER, PrintForm, QrOptionsForm, TrailEditorForm
 from trails.limits import TooManyPreviews, count_preview
 from trails.models import InvalidDocument, StaleVersion, Stop, Trail, normalize_token
@@ -358,6 +358,8 @@ def trail_cards(request: HttpRequest, pk: int) -> HttpResponse:
         "version": version,
         "query": options.urlencode(),
         "print_form": PrintForm(initial={"paper": "A4"}),
+        "call_to_action": trail.call_to_action or DEFAULT_CALL_TO_ACTION,
+        "call_to_action_limit": dap.MAX_CALL_TO_ACTION_CHARS,
     }
     return render(request, "trails/trail_cards.html", context)
 
@@ -393,6 +395,7 @@ def trail_print(request: HttpRequest, pk: int) -> HttpResponse:
         stops=page,
         first=page.start_index(),
         count=page.paginator.count,
+        call_to_action=trail.call_to_action,
     )
     options = request.GET.copy()
     options.pop("page", None)
@@ -400,6 +403,8 @@ def trail_print(request: HttpRequest, pk: int) -> HttpResponse:
         "trail": trail,
         "cards": [(card, qr_svg(card.url)) for card in cards],
         "paper": paper,
+        "layout": LAYOUTS[paper],
+        "workspace": request.tenant,
         "page": page,
         "query": options.urlencode(),
     }
@@ -412,12 +417,25 @@ def trail_cards_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     trail = _get_trail_for_member(request, pk)
     form = PrintForm(request.GET or None)
     if request.GET and not form.is_valid():
-        return HttpResponse("Paper must be A4 or LETTER.", status=400, content_type="text/plain; charset=utf-8")
+        choices = ", ".join(LAYOUTS)
+        return HttpResponse(f"Paper must be one of {choices}.", status=400, content_type="text/plain; charset=utf-8")
     paper = form.cleaned_data["paper"] if form.is_bound else "A4"
     crop_marks = form.cleaned_data["crop_marks"] if form.is_bound else False
     scheme, host = card_host(request, stops=trail.live_stops())
-    cards = cards_for_stops(host=host, scheme=scheme, trail_title=trail.title, stops=trail.live_stops())
-    pdf = cards_pdf(cards=cards, paper=paper, crop_marks=crop_marks, title=f"{trail.title}: QR cards")
+    cards = cards_for_stops(
+        host=host,
+        scheme=scheme,
+        trail_title=trail.title,
+        stops=trail.live_stops(),
+        call_to_action=trail.call_to_action,
+    )
+    pdf = cards_pdf(
+        cards=cards,
+        paper=paper,
+        crop_marks=crop_marks,
+        title=f"{trail.title}: QR cards",
+        branding=card_branding(request.tenant),
+    )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{file_slug(trail.title)}-cards-{paper.lower()}.pdf"'
     return response
