@@ -156,3 +156,49 @@ def test_the_qr_page_shows_each_stops_url_as_its_code_encodes_it(owner_a, trail_
         url = f"HTTP://ALPHA.QRCARDS.LOCALHOST/QR/{token}"
         assert f'<a href="{url}">{url}</a>' in page
         assert token.lower() not in page
+
+
+CTA_TRAIL = '+++\ntitle = "Bell Walk"\ncall_to_action = "Scan to hear the bells"\n+++\n## The Bells {#bells}\nDing.\n'
+
+
+@pytest.mark.parametrize("layout", ["A4", "LETTER", "CARD", "A6", "TENT"])
+def test_the_cards_pdf_in_each_layout_carries_the_trails_call_to_action_and_decodes(owner_a, workspace_a, layout):
+    trail = make_trail(workspace=workspace_a, source=CTA_TRAIL)
+    with schema_context("alpha"):
+        token = trail.live_stops().get().token
+
+    response = owner_a.get(f"/dashboard/trails/{trail.pk}/cards.pdf?paper={layout}&crop_marks=on")
+
+    assert response.status_code == 200 and f"-cards-{layout.lower()}.pdf" in response["Content-Disposition"]
+    page = pypdfium2.PdfDocument(response.content)[0]
+    text = " ".join(page.get_textpage().get_text_range().split())
+    assert "Scan to hear the bells" in text and f"ALPHA.QRCARDS.LOCALHOST · {token[:4]} {token[4:]}" in text
+    assert set(decode(page.render(scale=150 / 72).to_pil().convert("RGB"))) == {
+        f"HTTP://ALPHA.QRCARDS.LOCALHOST/QR/{token}"
+    }
+
+
+def test_an_unknown_layout_is_a_400_that_names_the_layouts(owner_a, trail_a):
+    response = owner_a.get(f"/dashboard/trails/{trail_a.pk}/cards.pdf?paper=A3")
+
+    assert response.status_code == 400 and "A4, LETTER, CARD, A6, TENT" in response.content.decode()
+
+
+def test_the_cards_page_says_what_the_cards_call_to_action_is_and_where_to_change_it(owner_a, workspace_a):
+    trail = make_trail(workspace=workspace_a, source=CTA_TRAIL)
+
+    page = owner_a.get(f"/dashboard/trails/{trail.pk}/cards/").content.decode()
+
+    assert "“Scan to hear the bells”" in page and "call_to_action" in page
+    assert 'value="TENT"' in page and 'value="CARD"' in page and 'value="A6"' in page
+
+
+def test_the_print_view_of_a_tent_shows_each_card_twice_with_the_fallback(owner_a, workspace_a):
+    trail = make_trail(workspace=workspace_a, source=CTA_TRAIL)
+    with schema_context("alpha"):
+        token = trail.live_stops().get().token
+
+    page = owner_a.get(f"/dashboard/trails/{trail.pk}/cards/print?paper=TENT").content.decode()
+
+    assert 'class="paper-tent"' in page and page.count("<svg") == 2 and "upside-down" in page
+    assert f"ALPHA.QRCARDS.LOCALHOST · {token[:4]} {token[4:]}" in page and "Scan to hear the bells" in page
