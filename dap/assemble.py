@@ -450,8 +450,7 @@ def _read_front_matter(lines: list[str], diagnostics: list[Diagnostic]) -> tuple
     keys = _count_keys(data)
     if keys > MAX_FRONT_MATTER_KEYS:
         message = (
-            f"The front matter has {keys:,} keys, over the limit of {MAX_FRONT_MATTER_KEYS}; "
-            f"it needs only {SETTINGS}."
+            f"The front matter has {keys:,} keys, over the limit of {MAX_FRONT_MATTER_KEYS}; it needs only {SETTINGS}."
         )
         diagnostics.append(Diagnostic(1, "error", "front-matter-too-many-keys", message))
         return settings, end + 1
