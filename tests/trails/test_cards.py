@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pypdfium2
@@ -211,8 +212,6 @@ def test_each_card_in_each_layout_shows_everything_a_visitor_needs(layout):
 
 
 def replace_action(card: Card, action: str) -> Card:
-    from dataclasses import replace
-
     return replace(card, call_to_action=action)
 
 
@@ -256,6 +255,9 @@ def test_a_long_custom_domain_puts_the_code_on_its_own_line_rather_than_in_tiny_
         "Часовая башня",  # Cyrillic
         "Ժամացույցի աշտարակ",  # Armenian
         "מגדל השעון",  # Hebrew
+        "东京塔",  # Chinese
+        "時計台の広場",  # Japanese
+        "시계탑 광장",  # Korean
     ],
 )
 def test_non_latin_titles_print_in_their_own_letters(title):
@@ -265,42 +267,63 @@ def test_non_latin_titles_print_in_their_own_letters(title):
     text = " ".join(pdf[0].get_textpage().get_text_range().split())  # the title wraps
     assert title in text
     fonts = {obj.get_font().get_base_name() for obj in objects(pdf[0], pdfium.FPDF_PAGEOBJ_TEXT)}
-    assert fonts and all("DejaVu" in font for font in fonts)  # embedded, never a viewer's stand-in
+    # Embedded, never a viewer's stand-in.
+    assert fonts and all("DejaVu" in font or "DroidSansFallback" in font for font in fonts)
 
 
 class DrawnStrings:
-    """A stand-in canvas that keeps what was drawn where."""
+    """A stand-in canvas that keeps each string drawn, with its font and where it starts and ends."""
 
     def __init__(self):
+        self.font = None
         self.drawn = []
 
-    def setFont(self, *args):  # noqa: N802 (reportlab's names)
-        pass
+    def setFont(self, font, size):  # noqa: N802 (reportlab's names)
+        self.font = (font, size)
 
-    def setFillColor(self, *args):  # noqa: N802
+    def setFillColor(self, colour):  # noqa: N802
         pass
 
     def drawString(self, x, y, text):  # noqa: N802
-        self.drawn.append(("left", x, text))
+        from reportlab.pdfbase.pdfmetrics import stringWidth
 
-    def drawRightString(self, x, y, text):  # noqa: N802
-        self.drawn.append(("right", x, text))
+        self.drawn.append((text, self.font[0], round(x, 2), round(x + stringWidth(text, *self.font), 2)))
 
 
-def test_arabic_is_joined_and_set_right_to_left_flush_right():
+def drawn(text: str, width: float = 200):
     from trails.cards import TITLE, _draw_text, register_fonts
 
     register_fonts()
     canvas = DrawnStrings()
+    _draw_text(canvas, text, replace(TITLE, max_lines=5), x=10, top=100, width=width)
+    return canvas.drawn
 
-    _draw_text(canvas, "برج الساعة", TITLE, x=10, top=100, width=200)
-    _draw_text(canvas, "Clock Tower", TITLE, x=10, top=100, width=200)
+
+def test_arabic_is_joined_and_set_right_to_left_flush_right():
+    ((text, font, _, right),) = drawn("برج الساعة")
 
     # Joined forms (Arabic Presentation Forms-B), in the order drawn left to right: the first letter rightmost.
-    assert canvas.drawn == [
-        ("right", 210, "\ufe94\ufecb\ufe8e\ufeb4\ufedf\ufe8d \ufe9d\ufeae\ufe91"),
-        ("left", 10, "Clock Tower"),
+    assert text == "\ufe94\ufecb\ufe8e\ufeb4\ufedf\ufe8d \ufe9d\ufeae\ufe91"
+    assert right == 210 and font == "DejaVuSans-Bold"
+    assert drawn("Clock Tower")[0][2] == 10  # left to right, flush left
+
+
+def test_chinese_japanese_and_korean_letters_come_from_the_cjk_font_mid_line():
+    assert [(text, font) for text, font, _, _ in drawn("Stop 钟楼 7")] == [
+        ("Stop ", "DejaVuSans-Bold"),
+        ("钟楼", "DroidSansFallback"),
+        (" 7", "DejaVuSans-Bold"),
     ]
+    (_, _, left, right), (_, _, next_left, _), _ = drawn("Stop 钟楼 7")
+    assert left == 10 and right == next_left  # each piece starts where the last one ended
+
+
+def test_a_cjk_title_without_spaces_wraps_between_ideographs_not_with_an_ellipsis():
+    title = "東京の古い時計台と川沿いの散歩道"
+    lines = drawn(title, width=80)
+
+    assert len(lines) > 1 and "".join(text for text, _, _, _ in lines) == title
+    assert all(right <= 90.01 for _, _, _, right in lines)
 
 
 def test_an_arabic_title_is_printed_in_a_pdf_that_reads_it_back():
