@@ -327,6 +327,23 @@ def trail_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "trails/trail_delete.html", {"section": "trails", "trail": trail})
 
 
+@require_safe
+def stop_finder(request: HttpRequest) -> HttpResponse:
+    """The workspace host's front page: the code printed under a card's QR code leads to its stop.
+
+    For people who can't scan. The code may be typed in any case, with or without its space.
+    """
+    typed = request.GET.get("code", "")[:40]
+    error = ""
+    if typed:
+        token = normalize_token("".join(typed.split()).replace("-", ""))
+        if token is not None and Stop.objects.filter(token=token).exists():
+            return redirect("trails:stop-page", token)
+        error = "No card here has that code. Check its eight letters and numbers and try again."
+    context = {"workspace": request.tenant, "typed": typed, "error": error}
+    return render(request, "trails/stop_finder.html", context, status=404 if error else 200)
+
+
 # QR codes and printable cards ------------------------------------------------------------------------------
 
 
