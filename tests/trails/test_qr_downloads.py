@@ -202,3 +202,23 @@ def test_the_print_view_of_a_tent_shows_each_card_twice_with_the_fallback(owner_
 
     assert 'class="paper-tent"' in page and page.count("<svg") == 2 and "upside-down" in page
     assert f"ALPHA.QRCARDS.LOCALHOST · {token[:4]} {token[4:]}" in page and "Scan to hear the bells" in page
+
+
+def test_the_cards_pdf_carries_the_workspaces_logo_and_accent_colour(owner_a, trail_a, workspace_a, settings, tmp_path):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from accounts.models import Customer
+
+    settings.MEDIA_ROOT = tmp_path
+    buffer = io.BytesIO()
+    Image.new("RGB", (90, 30), "#336699").save(buffer, "PNG")
+    logo = default_storage.save("workspaces/alpha/logo-0123456789abcdef.png", ContentFile(buffer.getvalue()))
+    # Through the table, not the shared fixture object: the next test's workspace is as it was.
+    Customer.objects.filter(pk=workspace_a.pk).update(logo=logo, accent_colour="#1a7f5a")
+
+    response = owner_a.get(f"/dashboard/trails/{trail_a.pk}/cards.pdf?paper=CARD")
+
+    image = pypdfium2.PdfDocument(response.content)[0].render(scale=1).to_pil().convert("RGB")
+    colours = {colour for _, colour in image.getcolors(1 << 20)}
+    assert (0x1A, 0x7F, 0x5A) in colours and (0x33, 0x66, 0x99) in colours
