@@ -153,8 +153,7 @@ def test_the_qr_page_shows_each_stops_url_as_its_code_encodes_it(owner_a, trail_
     with schema_context("alpha"):
         tokens = [stop.token for stop in trail_a.live_stops()]
     for token in tokens:
-        url = f"HTTP://ALPHA.QRCARDS.LOCALHOST/QR/{token}"
-        assert f'<a href="{url}">{url}</a>' in page
+        assert f'<a href="/qr/{token}">HTTP://ALPHA.QRCARDS.LOCALHOST/QR/{token}</a>' in page
         assert token.lower() not in page
 
 
