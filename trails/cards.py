@@ -60,6 +60,7 @@ MIN_TEXT_WIDTH = 30 * mm
 CROP_MARK_GAP = 2 * mm  # between the card grid and a mark, so a slightly-off cut doesn't show the mark
 CROP_MARK_LENGTH = 4 * mm
 PARAGRAPH_GAP = 3  # points, at the business card's scale
+HEADER_LINES = 1.6  # the logo's height, in lines of the trail's name beside it
 # Below this the fallback line splits into the address and the code, each on its own line.
 MIN_FALLBACK_SIZE = 7.5
 
@@ -352,7 +353,8 @@ class CardDesign:
             room = box.height - band - 2 * padding - fallback - text - 4 * PARAGRAPH_GAP * scale
             size = min(wanted, room, box.width - 2 * padding)
         else:
-            room = box.height - band - 2 * padding - fallback - PARAGRAPH_GAP * scale
+            header = TRAIL.scaled(scale).leading * HEADER_LINES
+            room = box.height - band - 2 * padding - fallback - header - 2 * PARAGRAPH_GAP * scale
             size = min(wanted, room, box.width - 3 * padding - MIN_TEXT_WIDTH)
         if size < PRINT_SIZE_MM[0] * mm:
             raise ValueError(
@@ -361,7 +363,8 @@ class CardDesign:
         return cls(scale, padding, band, size, portrait, HexColor(accent), options)
 
     def draw(self, canvas: Canvas, card: Card, box: Box, *, logo: Logo | None, bleed: float = 0) -> None:
-        """The accent band along the top, the code, the text beside or under it, the fallback at the foot."""
+        """The accent band along the top, then the logo and trail; the code, the words beside or under it; the
+        fallback at the foot."""
         scale, padding = self.scale, self.padding
         canvas.setFillColor(self.accent)
         # With bleed the band runs past the trim on three sides, so a cut a little off shows no white.
@@ -369,8 +372,8 @@ class CardDesign:
         top = box.top - self.band - padding
         inner = Box(box.x + padding, box.y + padding, box.width - 2 * padding, top - box.y - padding)
         self._draw_fallback(canvas, card, inner)
+        below = self._draw_header(canvas, card, x=inner.x, top=top, width=inner.width, logo=logo)
         if self.portrait:
-            below = self._draw_header(canvas, card, x=inner.x, top=top, width=inner.width, logo=logo)
             qr_top = below - PARAGRAPH_GAP * scale
             draw_qr(
                 canvas,
@@ -384,29 +387,27 @@ class CardDesign:
                 canvas, card, x=inner.x, top=qr_top - self.qr_size - PARAGRAPH_GAP * scale, width=inner.width
             )
         else:
-            fallback_height = FALLBACK_LABEL.scaled(scale).leading + FALLBACK.scaled(scale).leading
-            body_bottom = inner.y + fallback_height + PARAGRAPH_GAP * scale
+            # The code and the words side by side, top-aligned under the header.
+            body_top = below - PARAGRAPH_GAP * scale
             draw_qr(
                 canvas,
                 url=card.url,
                 x=inner.x,
-                y=body_bottom + (top - body_bottom - self.qr_size) / 2,
+                y=body_top - self.qr_size,
                 size=self.qr_size,
                 options=self.options,
             )
             x = inner.x + self.qr_size + padding
-            width = inner.right - x
-            below = self._draw_header(canvas, card, x=x, top=top, width=width, logo=logo)
-            self._draw_words(canvas, card, x=x, top=below - PARAGRAPH_GAP * scale, width=width)
+            self._draw_words(canvas, card, x=x, top=body_top, width=inner.right - x)
 
     def _draw_header(
         self, canvas: Canvas, card: Card, *, x: float, top: float, width: float, logo: Logo | None
     ) -> float:
         """The logo, then the trail's name in the accent colour; the y under them."""
         trail = replace(TRAIL.scaled(self.scale), colour=self.accent)
-        height = trail.leading * 1.6
+        height = trail.leading * HEADER_LINES
         if logo is not None:
-            logo_width = min(height * logo.aspect, width * 0.4)
+            logo_width = min(height * logo.aspect, width * 0.35)
             logo_height = logo_width / logo.aspect
             canvas.saveState()
             canvas.translate(x, top - height + (height - logo_height) / 2)

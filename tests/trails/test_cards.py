@@ -1,9 +1,10 @@
-"""Printable cards: sheets of vector QR codes that decode, with the text, on A4 and Letter, crop marks on demand."""
+"""Printable cards in every layout: vector QR codes that decode at 150 dpi, the text in many scripts, print shop marks."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import pypdfium2
@@ -395,3 +396,29 @@ def test_a_table_tent_prints_the_card_on_both_faces_the_upper_one_upside_down():
     (upper_code,) = zxingcpp.read_barcodes(upper)
     (lower_code,) = zxingcpp.read_barcodes(lower)
     assert abs(upper_code.orientation - lower_code.orientation) == 180
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_each_layouts_first_page_is_saved_as_a_picture_a_person_can_check(layout):
+    """var/screenshots/cards-<layout>.png at 150 dpi: titles in five scripts, a logo, the accent, print shop marks."""
+    import io
+
+    from PIL import Image
+
+    logo = io.BytesIO()
+    Image.new("RGB", (240, 80), "#1a5276").save(logo, "PNG")
+    titles = ["The Market Fountain", "Ο Πύργος του Ρολογιού", "Часовая башня", "برج الساعة", "時計台の広場"]
+    cards = [
+        replace(card, stop_title=titles[index % len(titles)], call_to_action="Scan to hear the bells")
+        for index, card in enumerate(THIRTY[:8])
+    ]
+    branding = Branding(name="Demo Town Museum", accent="#1a7f5a", logo=logo.getvalue())
+    page = pypdfium2.PdfDocument(cards_pdf(cards=cards, paper=layout, crop_marks=True, branding=branding))[0]
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    image = page.render(scale=150 / 72).to_pil()
+    image.save(SCREENSHOTS / f"cards-{layout.lower()}.png")
+    assert decoded(page)
