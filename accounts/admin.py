@@ -192,7 +192,7 @@ class CustomerAdmin(admin.ModelAdmin):
             {"fields": ["time_zone", "scan_retention_days", "record_country", "record_referrer"]},
         ),
         ("API", {"fields": ["api_requests_per_minute"]}),
-        ("Branding", {"fields": ["accent_colour", "logo"]}),
+        ("Branding", {"fields": ["accent_colour", "logo", "website"]}),
     ]
     inlines = [DomainInline, MembershipInline]
     delete_confirmation_template = "admin/accounts/customer/delete_confirmation.html"

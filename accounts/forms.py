@@ -104,6 +104,14 @@ class WorkspaceSettingsForm(forms.ModelForm):
     LOGO_FORMATS = set(LOGO_EXTENSIONS)
     # Scanner pages' light backgrounds; the accent must read as text on them (WCAG AA).
     LIGHT_BACKGROUNDS = ("#fffdf8", "#ffffff")
+    # "museum.example" typed without a scheme means its https address.
+    website = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        max_length=Customer._meta.get_field("website").max_length,
+        validators=Customer._meta.get_field("website").validators,
+        help_text=Customer._meta.get_field("website").help_text,
+    )
 
     class Meta:
         model = Customer
@@ -111,6 +119,7 @@ class WorkspaceSettingsForm(forms.ModelForm):
             "name",
             "accent_colour",
             "logo",
+            "website",
             "time_zone",
             "scan_retention_days",
             "record_country",

@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -133,6 +133,11 @@ class Customer(TenantMixin):
         help_text="Links and buttons on scanner pages in the classic and minimal themes, e.g. #8a3b12.",
     )
     logo = models.ImageField(upload_to=_logo_path, blank=True, help_text="PNG, JPEG or WebP, at most 1 MB.")
+    website = models.URLField(
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Your organisation's site, e.g. https://museum.example: the last stop of a trail links to it.",
+    )
 
     auto_create_schema = True
     auto_drop_schema = True

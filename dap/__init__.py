@@ -17,6 +17,7 @@ from dap.assemble import (
 )
 from dap.limits import (
     MAX_BRACKETS,
+    MAX_CALL_TO_ACTION_CHARS,
     MAX_DOCUMENT_BYTES,
     MAX_FRONT_MATTER_BYTES,
     MAX_FRONT_MATTER_DEPTH,
@@ -30,6 +31,7 @@ from dap.limits import (
 
 __all__ = [
     "MAX_BRACKETS",
+    "MAX_CALL_TO_ACTION_CHARS",
     "MAX_DOCUMENT_BYTES",
     "MAX_FRONT_MATTER_BYTES",
     "MAX_FRONT_MATTER_DEPTH",

@@ -17,6 +17,7 @@ from markdown_it.token import Token
 
 from dap.limits import (
     MAX_BRACKETS,
+    MAX_CALL_TO_ACTION_CHARS,
     MAX_DOCUMENT_BYTES,
     MAX_FRONT_MATTER_BYTES,
     MAX_FRONT_MATTER_DEPTH,
@@ -32,7 +33,8 @@ from dap.tomlscan import first_line_too_deep
 THEMES = ("classic", "museum", "minimal")
 EXCERPT_LENGTH = 160
 UNTITLED = "Untitled trail"
-DEFAULTS = {"title": "", "language": "en", "theme": "classic"}
+DEFAULTS = {"title": "", "language": "en", "theme": "classic", "call_to_action": ""}
+SETTINGS = "title, language, theme and call_to_action"
 
 _FENCE = "+++"
 _ID = re.compile(r"[a-z0-9-]{1,64}")
@@ -71,6 +73,7 @@ class Assembly:
     intro_html: str  # sanitised, safe to mark safe
     stops: tuple[AssembledStop, ...]
     diagnostics: tuple[Diagnostic, ...]
+    call_to_action: str = ""  # plain text, one line under each printed code; empty for the default
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -210,6 +213,7 @@ def _assemble(text: str) -> Assembly:
         intro_html=render(intro),
         stops=tuple(stops),
         diagnostics=tuple(sorted(diagnostics, key=lambda d: (d.line, d.severity != "error"))),
+        call_to_action=settings["call_to_action"],
     )
 
 
@@ -417,7 +421,7 @@ def _read_front_matter(lines: list[str], diagnostics: list[Diagnostic]) -> tuple
     if size > MAX_FRONT_MATTER_BYTES:
         message = (
             f"The front matter is {size:,} bytes, over the limit of {MAX_FRONT_MATTER_BYTES:,} "
-            f"({MAX_FRONT_MATTER_BYTES // 1024} KB); it needs only title, language and theme."
+            f"({MAX_FRONT_MATTER_BYTES // 1024} KB); it needs only {SETTINGS}."
         )
         diagnostics.append(Diagnostic(1, "error", "front-matter-too-large", message))
         return settings, end + 1
@@ -446,8 +450,7 @@ def _read_front_matter(lines: list[str], diagnostics: list[Diagnostic]) -> tuple
     keys = _count_keys(data)
     if keys > MAX_FRONT_MATTER_KEYS:
         message = (
-            f"The front matter has {keys:,} keys, over the limit of {MAX_FRONT_MATTER_KEYS}; "
-            "it needs only title, language and theme."
+            f"The front matter has {keys:,} keys, over the limit of {MAX_FRONT_MATTER_KEYS}; it needs only {SETTINGS}."
         )
         diagnostics.append(Diagnostic(1, "error", "front-matter-too-many-keys", message))
         return settings, end + 1
@@ -461,7 +464,7 @@ def _read_front_matter(lines: list[str], diagnostics: list[Diagnostic]) -> tuple
                     line,
                     "warning",
                     "unknown-key",
-                    f'"{key}" is not a setting and is ignored; the settings are title, language and theme.',
+                    f'"{key}" is not a setting and is ignored; the settings are {SETTINGS}.',
                 )
             )
         elif not isinstance(value, str):
@@ -482,6 +485,16 @@ def _read_front_matter(lines: list[str], diagnostics: list[Diagnostic]) -> tuple
                     f'There is no theme "{value}"; choose one of {", ".join(THEMES)}.',
                 )
             )
+        elif key == "call_to_action" and (len(value.strip()) > MAX_CALL_TO_ACTION_CHARS or "\n" in value.strip()):
+            diagnostics.append(
+                Diagnostic(
+                    line,
+                    "error",
+                    "call-to-action-too-long",
+                    f"The call to action is printed on one line under each code: keep it to one line of "
+                    f"{MAX_CALL_TO_ACTION_CHARS} characters at most (it has {len(value.strip()):,}).",
+                )
+            )
         elif key == "language" and not _LANGUAGE.fullmatch(value):
             diagnostics.append(
                 Diagnostic(
@@ -499,7 +512,7 @@ def _read_front_matter(lines: list[str], diagnostics: list[Diagnostic]) -> tuple
 def _too_deep(line: int) -> Diagnostic:
     message = (
         f"The front matter nests more than {MAX_FRONT_MATTER_DEPTH} levels deep (tables, arrays, "
-        "dotted keys); it needs only title, language and theme."
+        f"dotted keys); it needs only {SETTINGS}."
     )
     return Diagnostic(line, "error", "front-matter-too-deep", message)
 

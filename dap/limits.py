@@ -33,7 +33,7 @@ MAX_TABLE_PIPES = 20_000
 # Stops in one trail: each is a printed card, and a walk of 500 cards is already a long one.
 MAX_STOPS = 500
 
-# The front matter holds three settings (title, language, theme); these leave room for comments
+# The front matter holds four settings (title, language, theme, call_to_action); these leave room for comments
 # and unknown keys (warned about, then ignored) while bounding what tomllib is asked to read.
 MAX_FRONT_MATTER_BYTES = 8 * 1024
 MAX_FRONT_MATTER_KEYS = 100
@@ -43,3 +43,6 @@ MAX_FRONT_MATTER_DEPTH = 10
 # Blocks (quotes, lists) and inline markup (links, emphasis) inside one another; deeper markup
 # is shown as text. markdown-it's own guard against recursion, the value its commonmark preset has.
 MAX_NESTING = 20
+
+# The call to action is printed under every code, on a business card as on a sign: a short line.
+MAX_CALL_TO_ACTION_CHARS = 80

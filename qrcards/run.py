@@ -72,9 +72,12 @@ def prepare():
     call_command("createcachetable", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
 
+    from scans.demo import seed_history
     from trails.demo import seed_demo
 
-    return seed_demo()
+    workspace = seed_demo()
+    seed_history(workspace=workspace)
+    return workspace
 
 
 def _interrupt(signum, frame) -> None:

@@ -63,6 +63,7 @@ class Assembly(Schema):
     title: str
     language: str
     theme: str
+    call_to_action: str = Field(description="Printed under each card's code; empty for the default line.")
     intro_html: str
     stops: list[AssembledStop]
     diagnostics: list[Diagnostic]
@@ -94,6 +95,9 @@ class TrailOut(Schema):
     status: TrailStatus
     language: str
     theme: str
+    call_to_action: str = Field(
+        description="From the front matter: printed under each card's code; empty for the default."
+    )
     version: int = Field(description="Send it back when updating, to be told (409) if someone saved in between.")
     stop_count: int
     created_at: datetime.datetime

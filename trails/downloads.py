@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from django.http import HttpRequest, HttpResponse
 from django.utils.text import slugify
 
-from accounts.models import PrintedCard
+from accounts.models import Customer, PrintedCard
 from accounts.workspaces import on_request_port
+from trails.cards import Branding
 from trails.models import Stop, Trail
 from trails.qr import QrOptions, qr_png, qr_svg
 
@@ -25,6 +26,18 @@ def card_host(request: HttpRequest, *, stops: Iterable[Stop]) -> tuple[str, str]
     if domain is not None:
         PrintedCard.objects.record(domain=domain, tokens=[stop.token for stop in stops])
     return request.scheme, on_request_port(request, workspace.primary_host)
+
+
+def card_branding(workspace: Customer) -> Branding:
+    """The workspace's name, accent colour and logo, as its printed cards show them."""
+    logo = None
+    if workspace.logo:
+        try:
+            with workspace.logo.open("rb") as file:
+                logo = file.read()
+        except OSError:  # a file gone from storage: the cards print without it
+            logo = None
+    return Branding(name=workspace.name, accent=workspace.accent_colour, logo=logo)
 
 
 def file_slug(text: str) -> str:

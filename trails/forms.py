@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 import dap
+from trails.cards import LAYOUTS
 from trails.models import Trail
 from trails.qr import MAX_BORDER, MIN_BORDER, PNG_SIZE_PX, PRINT_SIZE_MM, QrOptions
 
@@ -121,5 +122,9 @@ class QrOptionsForm(forms.Form):
 
 
 class PrintForm(forms.Form):
-    paper = forms.ChoiceField(choices=[("A4", "A4"), ("LETTER", "US Letter")], initial="A4")
-    crop_marks = forms.BooleanField(label="Crop marks", required=False)
+    paper = forms.ChoiceField(
+        label="Layout", choices=[(name, layout.label) for name, layout in LAYOUTS.items()], initial="A4"
+    )
+    crop_marks = forms.BooleanField(
+        label="For a print shop (crop marks; bleed on cards, signs and tents)", required=False
+    )

@@ -82,6 +82,8 @@ class Trail(models.Model):
     source = models.TextField(help_text="The trail as one Markdown document.")
     language = models.CharField(max_length=16, default="en")
     theme = models.CharField(max_length=20, default="classic")
+    # From the front matter (`call_to_action = "..."`): printed under each code; empty for cards' default line.
+    call_to_action = models.CharField(max_length=dap.MAX_CALL_TO_ACTION_CHARS, blank=True, editable=False)
     intro_html = models.TextField(blank=True, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -122,6 +124,7 @@ class Trail(models.Model):
         self.title = assembly.title[:200]
         self.language = assembly.language
         self.theme = assembly.theme
+        self.call_to_action = assembly.call_to_action
         self.intro_html = assembly.intro_html
         if self.pk is None:
             self.save()

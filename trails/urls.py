@@ -5,6 +5,7 @@ from trails import views
 app_name = "trails"
 
 urlpatterns = [
+    path("", views.stop_finder, name="stop-finder"),
     path("qr/<str:token>", views.stop_page, name="stop-page"),
     # QR codes carry the whole URL in upper case (alphanumeric mode: a smaller code).
     re_path(r"^QR/(?P<token>[^/]+)$", views.stop_page),

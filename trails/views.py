@@ -22,8 +22,8 @@ from accounts.permissions import member_required
 from accounts.roles import can
 from lib.stale import DATABASE_AWAY, StaleIfError
 from scans.recording import record_scan
-from trails.cards import cards_for_stops, cards_pdf
-from trails.downloads import card_host, file_slug, qr_download
+from trails.cards import DEFAULT_CALL_TO_ACTION, LAYOUTS, cards_for_stops, cards_pdf
+from trails.downloads import card_branding, card_host, file_slug, qr_download
 from trails.forms import STARTER, PrintForm, QrOptionsForm, TrailEditorForm
 from trails.limits import TooManyPreviews, count_preview
 from trails.models import InvalidDocument, StaleVersion, Stop, Trail, normalize_token
@@ -94,16 +94,31 @@ def _render_scanner_page(request: HttpRequest, token: str) -> ScannerPage:
     if not trail.is_open:
         return ScannerPage(404, render_to_string("trails/stop_not_open.html", {"workspace": workspace, "trail": trail}))
     previous, following, count = stop.neighbours()
+    # The last stop offers the trail again from its start: one more query, once per cached page.
+    first = trail.live_stops().first() if following is None and previous is not None else None
     context = {"stop": stop, "number": stop.position, "count": count, "previous": previous, "next": following}
-    html = render_stop_html(workspace=workspace, trail=trail, **context)
+    html = render_stop_html(workspace=workspace, trail=trail, first=first, **context)
     return ScannerPage(200, html, stop_id=stop.pk, trail_id=trail.pk)
 
 
 def render_stop_html(
-    *, workspace, trail: Trail, stop: Stop, number: int, count: int, previous: Stop | None, next: Stop | None
+    *,
+    workspace,
+    trail: Trail,
+    stop: Stop,
+    number: int,
+    count: int,
+    previous: Stop | None,
+    next: Stop | None,
+    first: Stop | None = None,
 ) -> str:
-    """A stop's scanner page: used for real scans and for the editor's preview alike."""
+    """A stop's scanner page: used for real scans and for the editor's preview alike.
+
+    The last stop (no `next`) says the trail is complete and offers `first` (the trail's start again,
+    if it isn't this stop) and the workspace's website.
+    """
     context = {
+        "first": first,
         "workspace": workspace,
         "trail": trail,
         "stop": stop,
@@ -241,6 +256,7 @@ def _preview_context(
             count=len(stops),
             previous=stops[selected - 1] if selected > 0 else None,
             next=stops[selected + 1] if selected + 1 < len(stops) else None,
+            first=stops[0] if selected > 0 else None,
         )
     return {"assembly": assembly, "preview_stops": stops, "selected": selected, "preview_page": page}
 
@@ -311,6 +327,23 @@ def trail_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "trails/trail_delete.html", {"section": "trails", "trail": trail})
 
 
+@require_safe
+def stop_finder(request: HttpRequest) -> HttpResponse:
+    """The workspace host's front page: the code printed under a card's QR code leads to its stop.
+
+    For people who can't scan. The code may be typed in any case, with or without its space.
+    """
+    typed = request.GET.get("code", "")[:40]
+    error = ""
+    if typed:
+        token = normalize_token("".join(typed.split()).replace("-", ""))
+        if token is not None and Stop.objects.filter(token=token).exists():
+            return redirect("trails:stop-page", token)
+        error = "No card here has that code. Check its eight letters and numbers and try again."
+    context = {"workspace": request.tenant, "typed": typed, "error": error}
+    return render(request, "trails/stop_finder.html", context, status=404 if error else 200)
+
+
 # QR codes and printable cards ------------------------------------------------------------------------------
 
 
@@ -342,6 +375,8 @@ def trail_cards(request: HttpRequest, pk: int) -> HttpResponse:
         "version": version,
         "query": options.urlencode(),
         "print_form": PrintForm(initial={"paper": "A4"}),
+        "call_to_action": trail.call_to_action or DEFAULT_CALL_TO_ACTION,
+        "call_to_action_limit": dap.MAX_CALL_TO_ACTION_CHARS,
     }
     return render(request, "trails/trail_cards.html", context)
 
@@ -377,6 +412,7 @@ def trail_print(request: HttpRequest, pk: int) -> HttpResponse:
         stops=page,
         first=page.start_index(),
         count=page.paginator.count,
+        call_to_action=trail.call_to_action,
     )
     options = request.GET.copy()
     options.pop("page", None)
@@ -384,6 +420,8 @@ def trail_print(request: HttpRequest, pk: int) -> HttpResponse:
         "trail": trail,
         "cards": [(card, qr_svg(card.url)) for card in cards],
         "paper": paper,
+        "layout": LAYOUTS[paper],
+        "workspace": request.tenant,
         "page": page,
         "query": options.urlencode(),
     }
@@ -396,12 +434,25 @@ def trail_cards_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     trail = _get_trail_for_member(request, pk)
     form = PrintForm(request.GET or None)
     if request.GET and not form.is_valid():
-        return HttpResponse("Paper must be A4 or LETTER.", status=400, content_type="text/plain; charset=utf-8")
+        choices = ", ".join(LAYOUTS)
+        return HttpResponse(f"Paper must be one of {choices}.", status=400, content_type="text/plain; charset=utf-8")
     paper = form.cleaned_data["paper"] if form.is_bound else "A4"
     crop_marks = form.cleaned_data["crop_marks"] if form.is_bound else False
     scheme, host = card_host(request, stops=trail.live_stops())
-    cards = cards_for_stops(host=host, scheme=scheme, trail_title=trail.title, stops=trail.live_stops())
-    pdf = cards_pdf(cards=cards, paper=paper, crop_marks=crop_marks, title=f"{trail.title}: QR cards")
+    cards = cards_for_stops(
+        host=host,
+        scheme=scheme,
+        trail_title=trail.title,
+        stops=trail.live_stops(),
+        call_to_action=trail.call_to_action,
+    )
+    pdf = cards_pdf(
+        cards=cards,
+        paper=paper,
+        crop_marks=crop_marks,
+        title=f"{trail.title}: QR cards",
+        branding=card_branding(request.tenant),
+    )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{file_slug(trail.title)}-cards-{paper.lower()}.pdf"'
     return response

@@ -120,3 +120,24 @@ def test_a_stored_logo_named_otherwise_is_served_by_its_content(owner_a, workspa
         assert response.status_code == 200 and response["Content-Type"] == served_as
     else:
         assert response.status_code == 404
+
+
+def test_the_website_an_owner_sets_is_offered_at_the_end_of_every_trail(owner_a, workspace_a):
+    trail = make_trail(workspace=workspace_a)
+    with schema_context("alpha"):
+        *_, last = trail.live_stops()
+
+    response = owner_a.post("/dashboard/settings/", settings_form(website="https://museum.example/visit"))
+    assert response.status_code == 302
+
+    page = owner_a.get(f"/qr/{last.token}").content.decode()
+    assert '<a class="button" href="https://museum.example/visit">More from Workspace A</a>' in page
+
+
+@pytest.mark.parametrize("website", ["javascript:alert(1)", "ftp://museum.example/", "museum", "https://" + "a" * 300])
+def test_a_website_that_is_not_an_http_address_is_refused_and_kept_in_the_form(owner_a, workspace_a, website):
+    response = owner_a.post("/dashboard/settings/", settings_form(website=website))
+
+    assert response.status_code == 400
+    assert "Enter a valid URL" in response.content.decode() or "at most 200" in response.content.decode()
+    assert Customer.objects.get(pk=workspace_a.pk).website == ""

@@ -133,3 +133,11 @@ def test_a_trail_of_another_workspace_is_not_found(workspace_b, keys, trail_a):
         response = getattr(client, method)(f"/api/v1/trails/{trail_a.pk}")
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "not_found"
+
+
+def test_the_call_to_action_in_the_front_matter_comes_back_with_the_trail_and_its_assembly(writer, workspace_a):
+    source = '+++\ntitle = "Bells"\ncall_to_action = "Scan to hear the bells"\n+++\n## One {#one}\nA.\n'
+
+    body = writer.post("/api/v1/trails", {"source": source}, "application/json").json()
+
+    assert body["trail"]["call_to_action"] == body["assembly"]["call_to_action"] == "Scan to hear the bells"

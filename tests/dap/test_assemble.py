@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+import dap
 from dap import MAX_DOCUMENT_BYTES, THEMES, Assembly, assemble, retitle
 
 OLD_TOWN = """\
@@ -279,3 +280,26 @@ def test_retitle_sets_the_title_and_keeps_everything_else(document):
     assert after.ok
     assert [(s.id, s.title, s.html) for s in after.stops] == [(s.id, s.title, s.html) for s in before.stops]
     assert after.intro_html == before.intro_html
+
+
+def test_it_reads_the_call_to_action_printed_under_each_code() -> None:
+    assembly = assemble('+++\ncall_to_action = "  Scan me to hear the bells ring "\n+++\n## A\nb')
+
+    assert assembly.ok and assembly.call_to_action == "Scan me to hear the bells ring"
+    assert assemble("## A\nb").call_to_action == ""
+
+
+@pytest.mark.parametrize(
+    "value", ['"' + "x" * (dap.MAX_CALL_TO_ACTION_CHARS + 1) + '"', '"two\\nlines"', '"""two\nlines"""']
+)
+def test_it_refuses_a_call_to_action_longer_than_one_printed_line(value: str) -> None:
+    assembly = assemble(f'+++\ntitle = "T"\ncall_to_action = {value}\n+++\n## A\nb')
+
+    assert [(d.line, d.code) for d in assembly.errors] == [(3, "call-to-action-too-long")]
+    assert assembly.call_to_action == ""
+
+
+def test_a_call_to_action_of_the_longest_allowed_length_is_kept() -> None:
+    longest = "é" * dap.MAX_CALL_TO_ACTION_CHARS
+
+    assert assemble(f'+++\ncall_to_action = "{longest}"\n+++\n## A\nb').call_to_action == longest

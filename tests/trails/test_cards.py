@@ -1,8 +1,10 @@
-"""Printable cards: sheets of vector QR codes that decode, with the text, on A4 and Letter, crop marks on demand."""
+"""Printable cards in every layout: vector QR codes that decode at 150 dpi, the text in many scripts, print shop marks."""
 
 from __future__ import annotations
 
 import random
+from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import pypdfium2
@@ -10,7 +12,7 @@ import pypdfium2.raw as pdfium
 import pytest
 import zxingcpp
 
-from trails.cards import Card, card_boxes, cards_for_stops, cards_pdf
+from trails.cards import LAYOUTS, MIN_FALLBACK_SIZE, Branding, Card, card_boxes, cards_for_stops, cards_pdf
 from trails.qr import QrOptions, stop_qr_url
 
 PAGE_SIZES = {"A4": (595.28, 841.89), "LETTER": (612, 792)}
@@ -38,6 +40,11 @@ THIRTY = make_cards(30)
 @pytest.fixture(scope="module", params=["A4", "LETTER"])
 def thirty_card_pdf(request) -> tuple[str, pypdfium2.PdfDocument]:
     return request.param, pypdfium2.PdfDocument(cards_pdf(cards=THIRTY, paper=request.param))
+
+
+def decoded(page: pypdfium2.PdfPage) -> list[str]:
+    image = page.render(scale=150 / 72).to_pil()  # 150 dpi, an office scanner or a phone's photo of a print
+    return sorted(code.text for code in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode))
 
 
 def objects(page: pypdfium2.PdfPage, kind: int) -> list:
@@ -161,3 +168,257 @@ def test_cards_for_stops_number_the_stops_in_order_with_upper_case_urls():
         ("HTTPS://DEMO.QRCARDS.LOCALHOST/QR/ABCD2345", "Fountain", 1, 2),
         ("HTTPS://DEMO.QRCARDS.LOCALHOST/QR/WXYZ6789", "Bridge", 2, 2),
     ]
+
+
+MM = 72 / 25.4
+SINGLE_SIZES = {"CARD": (85, 55), "A6": (105, 148), "TENT": (210, 297)}
+
+
+@pytest.fixture(scope="module", params=list(LAYOUTS))
+def thirty_in_each_layout(request) -> tuple[str, pypdfium2.PdfDocument]:
+    return request.param, pypdfium2.PdfDocument(cards_pdf(cards=THIRTY, paper=request.param))
+
+
+def test_every_code_in_every_layout_decodes_at_150_dpi(thirty_in_each_layout):
+    layout, pdf = thirty_in_each_layout
+    per_page = 8 if LAYOUTS[layout].is_sheet else 1
+    faces = 2 if LAYOUTS[layout].folded else 1
+
+    assert len(pdf) == -(-30 // per_page)
+    for number, page in enumerate(pdf):
+        expected = [card.url for card in THIRTY[number * per_page : (number + 1) * per_page]]
+        assert decoded(page) == sorted(expected * faces)
+
+
+@pytest.mark.parametrize("layout", list(SINGLE_SIZES))
+def test_single_layouts_print_one_card_a_page_at_their_size(layout):
+    page = pypdfium2.PdfDocument(cards_pdf(cards=THIRTY[:2], paper=layout))[0]
+
+    width, height = SINGLE_SIZES[layout]
+    assert page.get_size() == pytest.approx((width * MM, height * MM), abs=0.01)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_each_card_in_each_layout_shows_everything_a_visitor_needs(layout):
+    card = THIRTY[0]
+    pdf = pypdfium2.PdfDocument(cards_pdf(cards=[replace_action(card, "Scan to hear the bells")], paper=layout))
+
+    text = " ".join(pdf[0].get_textpage().get_text_range().split())
+
+    assert card.stop_title in text and "Old Town Walk" in text and "Stop 1 of 30" in text
+    assert "Scan to hear the bells" in text
+    address, code = card.fallback
+    assert address == "OLD-TOWN-MUSEUM.QRCARDS.APP" and len(code) == 9 and code[4] == " "
+    assert f"{address} · {code}" in text
+
+
+def replace_action(card: Card, action: str) -> Card:
+    return replace(card, call_to_action=action)
+
+
+def test_the_typed_fallback_is_the_address_and_the_code_in_groups_of_four():
+    card = cards_for_stops(
+        host="demo.qrcards.io", trail_title="T", stops=[SimpleNamespace(token="J6JFTU42", title="A")]
+    )[0]
+
+    assert card.fallback == ("DEMO.QRCARDS.IO", "J6JF TU42")
+
+
+def test_the_fallback_is_printed_large_in_a_monospaced_font(thirty_in_each_layout):
+    layout, pdf = thirty_in_each_layout
+    address, code = THIRTY[0].fallback
+
+    sizes = [
+        obj.get_font_size()
+        for obj in objects(pdf[0], pdfium.FPDF_PAGEOBJ_TEXT)
+        if "Mono" in obj.get_font().get_base_name()
+    ]
+    assert sizes and min(sizes) >= MIN_FALLBACK_SIZE
+    if layout in ("A6", "TENT"):
+        assert min(sizes) >= 11  # a sign is read from further away than a card in the hand
+
+
+def test_a_long_custom_domain_puts_the_code_on_its_own_line_rather_than_in_tiny_letters():
+    host = "the-very-long-named-municipal-museum-of-old-town-history.example.org"
+    card = Card(url=stop_qr_url(host=host, token="J6JFTU42"), stop_title="A", trail_title="T", number=1, count=1)
+    page = pypdfium2.PdfDocument(cards_pdf(cards=[card], paper="CARD"))[0]
+
+    lines = page.get_textpage().get_text_range().splitlines()
+
+    assert host.upper() in lines and "J6JF TU42" in lines
+    assert decoded(page) == [card.url]
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Ο Πύργος του Ρολογιού",  # Greek
+        "Часовая башня",  # Cyrillic
+        "Ժամացույցի աշտարակ",  # Armenian
+        "מגדל השעון",  # Hebrew
+        "东京塔",  # Chinese
+        "時計台の広場",  # Japanese
+        "시계탑 광장",  # Korean
+    ],
+)
+def test_non_latin_titles_print_in_their_own_letters(title):
+    card = replace_action(THIRTY[0], "Scan")
+    pdf = pypdfium2.PdfDocument(cards_pdf(cards=[Card(**{**card.__dict__, "stop_title": title})], paper="CARD"))
+
+    text = " ".join(pdf[0].get_textpage().get_text_range().split())  # the title wraps
+    assert title in text
+    fonts = {obj.get_font().get_base_name() for obj in objects(pdf[0], pdfium.FPDF_PAGEOBJ_TEXT)}
+    # Embedded, never a viewer's stand-in.
+    assert fonts and all("DejaVu" in font or "DroidSansFallback" in font for font in fonts)
+
+
+class DrawnStrings:
+    """A stand-in canvas that keeps each string drawn, with its font and where it starts and ends."""
+
+    def __init__(self):
+        self.font = None
+        self.drawn = []
+
+    def setFont(self, font, size):  # noqa: N802 (reportlab's names)
+        self.font = (font, size)
+
+    def setFillColor(self, colour):  # noqa: N802
+        pass
+
+    def drawString(self, x, y, text):  # noqa: N802
+        from reportlab.pdfbase.pdfmetrics import stringWidth
+
+        self.drawn.append((text, self.font[0], round(x, 2), round(x + stringWidth(text, *self.font), 2)))
+
+
+def drawn(text: str, width: float = 200):
+    from trails.cards import TITLE, _draw_text, register_fonts
+
+    register_fonts()
+    canvas = DrawnStrings()
+    _draw_text(canvas, text, replace(TITLE, max_lines=5), x=10, top=100, width=width)
+    return canvas.drawn
+
+
+def test_arabic_is_joined_and_set_right_to_left_flush_right():
+    ((text, font, _, right),) = drawn("برج الساعة")
+
+    # Joined forms (Arabic Presentation Forms-B), in the order drawn left to right: the first letter rightmost.
+    assert text == "\ufe94\ufecb\ufe8e\ufeb4\ufedf\ufe8d \ufe9d\ufeae\ufe91"
+    assert right == 210 and font == "DejaVuSans-Bold"
+    assert drawn("Clock Tower")[0][2] == 10  # left to right, flush left
+
+
+def test_chinese_japanese_and_korean_letters_come_from_the_cjk_font_mid_line():
+    assert [(text, font) for text, font, _, _ in drawn("Stop 钟楼 7")] == [
+        ("Stop ", "DejaVuSans-Bold"),
+        ("钟楼", "DroidSansFallback"),
+        (" 7", "DejaVuSans-Bold"),
+    ]
+    (_, _, left, right), (_, _, next_left, _), _ = drawn("Stop 钟楼 7")
+    assert left == 10 and right == next_left  # each piece starts where the last one ended
+
+
+def test_a_cjk_title_without_spaces_wraps_between_ideographs_not_with_an_ellipsis():
+    title = "東京の古い時計台と川沿いの散歩道"
+    lines = drawn(title, width=80)
+
+    assert len(lines) > 1 and "".join(text for text, _, _, _ in lines) == title
+    assert all(right <= 90.01 for _, _, _, right in lines)
+
+
+def test_an_arabic_title_is_printed_in_a_pdf_that_reads_it_back():
+    title = "برج الساعة"
+    page = pypdfium2.PdfDocument(cards_pdf(cards=[Card(**{**THIRTY[0].__dict__, "stop_title": title})], paper="A6"))[0]
+
+    assert title in page.get_textpage().get_text_range()
+
+
+def test_the_accent_colour_and_logo_are_on_every_card():
+    import io
+
+    from PIL import Image
+
+    logo = io.BytesIO()
+    Image.new("RGB", (120, 40), "#336699").save(logo, "PNG")
+    pdf = pypdfium2.PdfDocument(
+        cards_pdf(cards=THIRTY[:8], branding=Branding(name="Museum", accent="#1a7f5a", logo=logo.getvalue()))
+    )
+    plain = pypdfium2.PdfDocument(cards_pdf(cards=THIRTY[:8]))
+
+    image = pdf[0].render(scale=1).to_pil().convert("RGB")
+    colours = {colour for _, colour in image.getcolors(1 << 20)}
+    assert (0x1A, 0x7F, 0x5A) in colours and (0x33, 0x66, 0x99) in colours
+    plain_colours = {colour for _, colour in plain[0].render(scale=1).to_pil().convert("RGB").getcolors(1 << 20)}
+    assert (0x1A, 0x7F, 0x5A) not in plain_colours and (0x33, 0x66, 0x99) not in plain_colours
+    forms = [obj for obj in pdf[0].get_objects() if obj.type == pdfium.FPDF_PAGEOBJ_FORM]
+    assert len(forms) == 8  # the logo is embedded once and placed on each card
+
+
+def test_a_logo_that_is_not_an_image_is_left_off_and_the_cards_still_print():
+    pdf = pypdfium2.PdfDocument(cards_pdf(cards=THIRTY[:2], branding=Branding(logo=b"<svg onload=x>")))
+
+    assert decoded(pdf[0]) == sorted(card.url for card in THIRTY[:2])
+
+
+@pytest.mark.parametrize("layout", list(SINGLE_SIZES))
+def test_for_a_print_shop_single_layouts_have_bleed_trim_box_and_crop_marks(layout):
+    pdf = pypdfium2.PdfDocument(cards_pdf(cards=THIRTY[:1], paper=layout, crop_marks=True))
+    page = pdf[0]
+    width, height = SINGLE_SIZES[layout]
+
+    # 3 mm of bleed and 10 mm of slug for the marks on each side.
+    assert page.get_size() == pytest.approx(((width + 26) * MM, (height + 26) * MM), abs=0.01)
+    assert page.get_trimbox() == pytest.approx((13 * MM, 13 * MM, (width + 13) * MM, (height + 13) * MM), abs=0.01)
+    assert page.get_bleedbox() == pytest.approx((10 * MM, 10 * MM, (width + 16) * MM, (height + 16) * MM), abs=0.01)
+    trim = page.get_trimbox()
+    marks = [
+        bounds
+        for bounds in (path.get_bounds() for path in objects(page, pdfium.FPDF_PAGEOBJ_PATH))
+        if bounds[2] < trim[0] or bounds[0] > trim[2] or bounds[3] < trim[1] or bounds[1] > trim[3]
+    ]
+    assert len(marks) == 8  # two at each corner, clear of the bleed
+    # The accent band runs into the bleed: the rendered page is coloured past the trim line.
+    image = page.render(scale=150 / 72).to_pil().convert("RGB")
+    px = 150 / 25.4
+    band_top = 13 + (height / 2 if layout == "TENT" else 0)  # a tent's bands meet at its fold
+    assert image.getpixel((round(11.5 * px), round((band_top + 1) * px))) == (0x8A, 0x3B, 0x12)
+    assert decoded(page) == [THIRTY[0].url] * (2 if layout == "TENT" else 1)
+
+
+def test_a_table_tent_prints_the_card_on_both_faces_the_upper_one_upside_down():
+    page = pypdfium2.PdfDocument(cards_pdf(cards=THIRTY[:1], paper="TENT"))[0]
+    image = page.render(scale=150 / 72).to_pil()
+    upper = image.crop((0, 0, image.width, image.height // 2))
+    lower = image.crop((0, image.height // 2, image.width, image.height))
+    for face in (upper, lower):
+        assert [code.text for code in zxingcpp.read_barcodes(face)] == [THIRTY[0].url]
+    (upper_code,) = zxingcpp.read_barcodes(upper)
+    (lower_code,) = zxingcpp.read_barcodes(lower)
+    assert abs(upper_code.orientation - lower_code.orientation) == 180
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_each_layouts_first_page_is_saved_as_a_picture_a_person_can_check(layout):
+    """var/screenshots/cards-<layout>.png at 150 dpi: titles in five scripts, a logo, the accent, print shop marks."""
+    import io
+
+    from PIL import Image
+
+    logo = io.BytesIO()
+    Image.new("RGB", (240, 80), "#1a5276").save(logo, "PNG")
+    titles = ["The Market Fountain", "Ο Πύργος του Ρολογιού", "Часовая башня", "برج الساعة", "時計台の広場"]
+    cards = [
+        replace(card, stop_title=titles[index % len(titles)], call_to_action="Scan to hear the bells")
+        for index, card in enumerate(THIRTY[:8])
+    ]
+    branding = Branding(name="Demo Town Museum", accent="#1a7f5a", logo=logo.getvalue())
+    page = pypdfium2.PdfDocument(cards_pdf(cards=cards, paper=layout, crop_marks=True, branding=branding))[0]
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    image = page.render(scale=150 / 72).to_pil()
+    image.save(SCREENSHOTS / f"cards-{layout.lower()}.png")
+    assert decoded(page)

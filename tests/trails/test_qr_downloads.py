@@ -145,3 +145,80 @@ def test_a_long_trails_codes_and_print_view_come_a_page_at_a_time_keeping_the_op
     assert "?error_correction=H&amp;page=2" in first  # the next page keeps the chosen options
     assert last.count("<svg") == 30 and "31. Stop 31" not in last and "101. Stop 101" in last
     assert printed.count('class="card"') == 30 and "Stop 101 of 130" in printed
+
+
+def test_the_qr_page_shows_each_stops_url_as_its_code_encodes_it(owner_a, trail_a):
+    page = owner_a.get(f"/dashboard/trails/{trail_a.pk}/cards/").content.decode()
+
+    with schema_context("alpha"):
+        tokens = [stop.token for stop in trail_a.live_stops()]
+    for token in tokens:
+        assert f'<a href="/qr/{token}">HTTP://ALPHA.QRCARDS.LOCALHOST/QR/{token}</a>' in page
+        assert token.lower() not in page
+
+
+CTA_TRAIL = '+++\ntitle = "Bell Walk"\ncall_to_action = "Scan to hear the bells"\n+++\n## The Bells {#bells}\nDing.\n'
+
+
+@pytest.mark.parametrize("layout", ["A4", "LETTER", "CARD", "A6", "TENT"])
+def test_the_cards_pdf_in_each_layout_carries_the_trails_call_to_action_and_decodes(owner_a, workspace_a, layout):
+    trail = make_trail(workspace=workspace_a, source=CTA_TRAIL)
+    with schema_context("alpha"):
+        token = trail.live_stops().get().token
+
+    response = owner_a.get(f"/dashboard/trails/{trail.pk}/cards.pdf?paper={layout}&crop_marks=on")
+
+    assert response.status_code == 200 and f"-cards-{layout.lower()}.pdf" in response["Content-Disposition"]
+    page = pypdfium2.PdfDocument(response.content)[0]
+    text = " ".join(page.get_textpage().get_text_range().split())
+    assert "Scan to hear the bells" in text and f"ALPHA.QRCARDS.LOCALHOST · {token[:4]} {token[4:]}" in text
+    assert set(decode(page.render(scale=150 / 72).to_pil().convert("RGB"))) == {
+        f"HTTP://ALPHA.QRCARDS.LOCALHOST/QR/{token}"
+    }
+
+
+def test_an_unknown_layout_is_a_400_that_names_the_layouts(owner_a, trail_a):
+    response = owner_a.get(f"/dashboard/trails/{trail_a.pk}/cards.pdf?paper=A3")
+
+    assert response.status_code == 400 and "A4, LETTER, CARD, A6, TENT" in response.content.decode()
+
+
+def test_the_cards_page_says_what_the_cards_call_to_action_is_and_where_to_change_it(owner_a, workspace_a):
+    trail = make_trail(workspace=workspace_a, source=CTA_TRAIL)
+
+    page = owner_a.get(f"/dashboard/trails/{trail.pk}/cards/").content.decode()
+
+    assert "“Scan to hear the bells”" in page and "call_to_action" in page
+    assert 'value="TENT"' in page and 'value="CARD"' in page and 'value="A6"' in page
+
+
+def test_the_print_view_of_a_tent_shows_each_card_twice_with_the_fallback(owner_a, workspace_a):
+    trail = make_trail(workspace=workspace_a, source=CTA_TRAIL)
+    with schema_context("alpha"):
+        token = trail.live_stops().get().token
+
+    page = owner_a.get(f"/dashboard/trails/{trail.pk}/cards/print?paper=TENT").content.decode()
+
+    assert 'class="paper-tent"' in page and page.count("<svg") == 2 and "upside-down" in page
+    assert f"<span>ALPHA.QRCARDS.LOCALHOST</span> · <span>{token[:4]} {token[4:]}</span>" in page
+    assert "Scan to hear the bells" in page
+
+
+def test_the_cards_pdf_carries_the_workspaces_logo_and_accent_colour(owner_a, trail_a, workspace_a, settings, tmp_path):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from accounts.models import Customer
+
+    settings.MEDIA_ROOT = tmp_path
+    buffer = io.BytesIO()
+    Image.new("RGB", (90, 30), "#336699").save(buffer, "PNG")
+    logo = default_storage.save("workspaces/alpha/logo-0123456789abcdef.png", ContentFile(buffer.getvalue()))
+    # Through the table, not the shared fixture object: the next test's workspace is as it was.
+    Customer.objects.filter(pk=workspace_a.pk).update(logo=logo, accent_colour="#1a7f5a")
+
+    response = owner_a.get(f"/dashboard/trails/{trail_a.pk}/cards.pdf?paper=CARD")
+
+    image = pypdfium2.PdfDocument(response.content)[0].render(scale=1).to_pil().convert("RGB")
+    colours = {colour for _, colour in image.getcolors(1 << 20)}
+    assert (0x1A, 0x7F, 0x5A) in colours and (0x33, 0x66, 0x99) in colours

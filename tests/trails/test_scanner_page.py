@@ -153,3 +153,52 @@ def test_a_post_to_a_stop_is_refused(client_a, workspace_a):
     stop = stops_of(make_trail(workspace=workspace_a), workspace_a)[0]
 
     assert client_a.post(f"/qr/{stop.token}").status_code == 405
+
+
+def test_the_last_stop_says_the_trail_is_complete_and_offers_its_start_again(client_a, workspace_a):
+    trail = make_trail(workspace=workspace_a)
+    first, middle, last = stops_of(trail, workspace_a)
+
+    end = client_a.get(f"/qr/{last.token}").content.decode()
+    on_the_way = client_a.get(f"/qr/{middle.token}").content.decode()
+
+    assert "Trail complete" in end and "last stop of Old Town Walk" in end
+    assert f'<a class="button" href="/qr/{first.token}">Start again</a>' in end
+    assert "Trail complete" not in on_the_way and "Start again" not in on_the_way
+    assert "More from" not in end  # the workspace has set no website
+
+
+def test_a_one_stop_trail_is_complete_at_once_without_starting_again_from_itself(client_a, workspace_a):
+    trail = make_trail(workspace=workspace_a, source=trail_markdown(stops=[("only", "The Only Stop")]))
+    (only,) = stops_of(trail, workspace_a)
+
+    page = client_a.get(f"/qr/{only.token}").content.decode()
+
+    assert "Trail complete" in page and "Start again" not in page
+
+
+@pytest.mark.parametrize("typed", ["{token}", "{spaced}", "{lower}", " {spaced} "])
+def test_the_code_printed_on_a_card_typed_at_the_workspace_address_opens_its_stop(client_a, workspace_a, typed):
+    stop = stops_of(make_trail(workspace=workspace_a), workspace_a)[1]
+    code = typed.format(token=stop.token, spaced=f"{stop.token[:4]} {stop.token[4:]}", lower=stop.token.lower())
+
+    front = client_a.get("/")
+    response = client_a.get("/", {"code": code})
+
+    assert front.status_code == 200 and 'name="code"' in front.content.decode()
+    assert response.status_code == 302 and response["Location"] == f"/qr/{stop.token}"
+
+
+@pytest.mark.parametrize("code", ["ZZZZ ZZZZ", "0O1I", "x" * 5000])
+def test_a_code_no_card_has_is_a_404_that_keeps_what_was_typed(client_a, workspace_a, code):
+    response = client_a.get("/", {"code": code})
+
+    page = response.content.decode()
+    assert response.status_code == 404 and "No card here has that code" in page
+    assert f'value="{code[:40]}"' in page
+
+
+def test_workspace_as_code_opens_nothing_on_workspace_bs_address(client_b, workspace_a, workspace_b):
+    stop = stops_of(make_trail(workspace=workspace_a), workspace_a)[0]
+
+    assert client_b.get("/", {"code": stop.token}).status_code == 404
