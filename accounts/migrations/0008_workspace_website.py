@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0006_outgoing_email'),
+        ('accounts', '0007_webhooks'),
     ]
 
     operations = [
