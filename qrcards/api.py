@@ -534,11 +534,13 @@ class QrCardsApi(NinjaAPI):
         first, *rest = operation.view_func.__name__.split("_")
         return first + "".join(word.title() for word in rest)
 
-    def get_openapi_schema(self, **kwargs: Any) -> dict:
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict | None = None) -> dict:
         """The generated schema, with the answers every operation may give: errors (each code with an
         example), rate-limit headers, ETag and 304 on reads, Idempotency-Key on POSTs, and links."""
-        schema = super().get_openapi_schema(**kwargs)
-        prefix = kwargs.get("path_prefix", "").rstrip("/")
+        if path_prefix is None:  # as served at /api/v1/openapi.json
+            path_prefix = self.get_root_path(path_params or {})
+        schema = super().get_openapi_schema(path_prefix=path_prefix)
+        prefix = path_prefix.rstrip("/")
         schema["components"].setdefault("schemas", {})["Error"] = ERROR_SCHEMA
         for path, operations in schema["paths"].items():
             for method, operation in operations.items():
