@@ -744,10 +744,15 @@ def _invalid_request(request: HttpRequest, exc: NinjaValidationError) -> HttpRes
     return error_response(422, "invalid_request", "The request has invalid values; see details.", details)
 
 
+# What the views call their body and query-schema parameters; ninja puts the name in a location.
+VIEW_PARAMETERS = frozenset({"payload", "query", "filters", "options"})
+
+
 def _location(loc: tuple | list) -> list:
-    """Ninja's location without the view's parameter name: ["body", "payload", "title"] is ["body", "title"]."""
+    """Ninja's location without the view's parameter name: ["body", "payload", "title"] is ["body", "title"],
+    and a check of the whole query, ["query", "query"], is ["query"]."""
     loc = list(loc)
-    if len(loc) > 2 and loc[0] == "body" and loc[1] == "payload":
+    if len(loc) > 1 and loc[0] in ("body", "query") and loc[1] in VIEW_PARAMETERS:
         del loc[1]
     return loc
 
