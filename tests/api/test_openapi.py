@@ -57,7 +57,7 @@ def test_error_codes_are_listed_where_they_can_happen(schema):
 
 
 def test_reads_document_etag_and_304_writes_document_idempotency_and_all_the_rate_limit_headers(schema):
-    for path, method, operation in _operations(schema):
+    for _, method, operation in _operations(schema):
         parameters = {parameter["name"] for parameter in operation.get("parameters", [])}
         success = next(answer for status, answer in operation["responses"].items() if status.startswith("2"))
         assert {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(success["headers"])
