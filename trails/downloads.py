@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.text import slugify
@@ -35,22 +35,32 @@ def file_slug(text: str) -> str:
 
 
 def cards_pdf_download(
-    request: HttpRequest, *, trail: Trail, paper: str = "A4", crop_marks: bool = False
+    request: HttpRequest,
+    *,
+    trail: Trail,
+    paper: str = "A4",
+    crop_marks: bool = False,
+    stops: Sequence[Stop] | None = None,
+    first: int = 1,
+    count: int | None = None,
 ) -> HttpResponse:
-    """The trail's printable cards, every live stop's, as a PDF attachment."""
-    stops = list(trail.live_stops())
+    """The trail's printable cards as a PDF attachment: every live stop's, or `stops`, numbered from `first`
+    of `count` (a page of a long trail)."""
+    stops = list(trail.live_stops()) if stops is None else stops
     scheme, host = card_host(request, stops=stops)
-    cards = cards_for_stops(host=host, scheme=scheme, trail_title=trail.title, stops=stops)
+    cards = cards_for_stops(host=host, scheme=scheme, trail_title=trail.title, stops=stops, first=first, count=count)
     pdf = cards_pdf(cards=cards, paper=paper, crop_marks=crop_marks, title=f"{trail.title}: QR cards")
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{file_slug(trail.title)}-cards-{paper.lower()}.pdf"'
     return response
 
 
-def qr_zip_download(request: HttpRequest, *, trail: Trail, options: QrOptions, fmt: str) -> HttpResponse:
-    """Every live stop's QR code as SVG or PNG, in a ZIP named after the trail; each file is named as
-    qr_download names it, so the two can be told apart in a folder."""
-    stops = list(trail.live_stops())
+def qr_zip_download(
+    request: HttpRequest, *, trail: Trail, options: QrOptions, fmt: str, stops: Sequence[Stop] | None = None
+) -> HttpResponse:
+    """Every live stop's QR code (or `stops`') as SVG or PNG, in a ZIP named after the trail; each file is
+    named as qr_download names it, so the two can be told apart in a folder."""
+    stops = list(trail.live_stops()) if stops is None else stops
     scheme, host = card_host(request, stops=stops)
     buffer = io.BytesIO()
     # PNGs are compressed already; SVGs are text and shrink well.

@@ -11,7 +11,7 @@ import zxingcpp
 from django_tenants.utils import schema_context
 from PIL import Image
 
-from tests.fixtures.trails import trail_markdown
+from tests.fixtures.trails import make_trail, trail_markdown
 
 
 def _decode(image: Image.Image) -> list[str]:
@@ -84,3 +84,39 @@ def test_qr_options_the_dashboard_refuses_are_refused_for_the_zip_too(reader, tr
 
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["loc"] == ["query", "foreground"]
+
+
+def test_a_long_trails_cards_and_codes_come_in_pages_linked_one_to_the_next(reader, workspace_a, monkeypatch):
+    monkeypatch.setattr("trails.api.CARDS_PER_PDF", 8)
+    monkeypatch.setattr("trails.api.CODES_PER_ZIP", 4)
+    stops = [(f"s{n}", f"Stop {n}") for n in range(1, 11)]
+    trail = make_trail(workspace=workspace_a, source=trail_markdown(stops=stops))
+    with schema_context("alpha"):
+        tokens = list(trail.live_stops().values_list("token", flat=True))
+
+    first = reader.get(f"/api/v1/trails/{trail.pk}/cards.pdf?paper=LETTER")
+    url = first["Link"].removeprefix("<").split(">")[0]
+    second = reader.get(url)
+
+    assert first["Link"].endswith('rel="next"') and "paper=LETTER" in url and "page=2" in url
+    assert "Link" not in second
+    # Cards are numbered across pages: the second file starts at card 9 of 10.
+    text = pypdfium2.PdfDocument(second.content)[0].get_textpage().get_text_range()
+    assert "9 / 10" in text or "9 of 10" in text
+    names = []
+    url = f"/api/v1/trails/{trail.pk}/qr.zip"
+    while url:
+        response = reader.get(url)
+        names += zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+        url = response["Link"].removeprefix("<").split(">")[0] if "Link" in response else None
+    assert [name.split("-")[-1].removesuffix(".svg") for name in names] == tokens
+    assert reader.get(f"/api/v1/trails/{trail.pk}/qr.zip?page=4").status_code == 404
+
+
+def test_large_pngs_come_fewer_to_a_zip(reader, workspace_a):
+    trail = make_trail(workspace=workspace_a)
+
+    response = reader.get(f"/api/v1/trails/{trail.pk}/qr.zip?format=png&size_px=4096")
+
+    assert len(zipfile.ZipFile(io.BytesIO(response.content)).namelist()) == 1
+    assert "page=2" in response["Link"]
