@@ -10,9 +10,14 @@ Every request is checked in this order:
    `X-API-Key: qrc_…`) or a logged-in member of it using the dashboard's session (401
    otherwise); a client network that sent too many wrong keys gets 429 before its key is looked at,
 3. the caller's rate limit (429 with Retry-After),
-4. whether the caller may write, for POST, PUT, PATCH and DELETE (403 otherwise).
+4. whether the caller may write, for POST, PUT, PATCH and DELETE (403 otherwise),
+5. a POST's Idempotency-Key: the first answer again for a retry, 409 for the key on another request.
 
-Every error answer has the same shape: `{"error": {"code", "message", "details"}}`.
+Every error answer has the same shape: `{"error": {"code", "message", "details"}}`, and invalid values,
+wherever they are, the same details: a list of {"loc", "message", "type"}. Every answer after
+authentication carries the caller's RateLimit-* headers; every successful read an ETag (304 for
+If-None-Match). The OpenAPI schema is post-processed here: each operation's error codes with examples,
+those headers, links between operations, and public names instead of Python's.
 """
 
 from __future__ import annotations
@@ -686,9 +691,15 @@ api = QrCardsApi(
     title="QRCards API",
     version="1",
     description=(
-        "Trails, stops, QR images, scans and stats of one workspace, on that workspace's host. "
-        "Authenticate with `Authorization: Bearer qrc_…` or `X-API-Key: qrc_…` (an API key made under "
-        "Dashboard → API keys)."
+        "Trails, stops, QR images, printable cards, scans and stats of one workspace, on that workspace's "
+        "host. Authenticate with `Authorization: Bearer qrc_…` or `X-API-Key: qrc_…` (an API key made under "
+        "Dashboard → API keys).\n\n"
+        "Lists come a page at a time: pass `limit` (up to 1000) and the `next_cursor` of the page before as "
+        "`cursor` while `has_more`. Reads have an `ETag`: send it as `If-None-Match` to be answered 304 if "
+        "nothing changed. Send an `Idempotency-Key` with a POST and the same one with its retries: within "
+        "24 hours a retry gets the first answer and creates nothing. Every answer says where your key "
+        "stands with `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`. Errors are "
+        '`{"error": {"code", "message", "details"}}`; each operation lists its codes.'
     ),
     urls_namespace="api",
     auth=AUTH,

@@ -63,12 +63,12 @@ def api_headers(workspace_a, keys) -> dict[str, str]:
 
 
 @pytest.fixture
-def existing_ids(trail_a, workspace_a) -> dict[str, int]:
+def existing_ids(trail_a, workspace_a) -> dict[str, int | str]:
     """A real trail and stop (with a scan), so valid requests reach past the 404 to the code that answers them."""
     with schema_context(workspace_a.schema_name):
         stop = trail_a.live_stops().first()
     make_scan(workspace=workspace_a, stop=stop, at=trail_a.created_at)
-    return {"trail_id": trail_a.pk, "stop_id": stop.pk}
+    return {"trail_id": trail_a.pk, "stop_id": stop.pk, "token": stop.token.lower()}
 
 
 @pytest.fixture
