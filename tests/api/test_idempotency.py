@@ -118,3 +118,22 @@ def test_without_a_key_each_post_creates(writer):
     for _ in range(2):
         writer.post("/api/v1/trails", NEW_TRAIL, content_type="application/json")
     assert _harbour_walks() == 2
+
+
+def test_a_member_of_two_workspaces_using_one_key_on_both_gets_each_workspaces_own_answer(cast, workspace_b):
+    from django.test import Client
+
+    from accounts.models import Membership
+
+    Membership.objects.create(user=cast.owner, customer=workspace_b, role=Membership.Role.OWNER)
+    answers = []
+    for workspace in (cast.workspace_a, workspace_b):
+        client = Client(HTTP_HOST=workspace.primary_host)
+        client.force_login(cast.owner)
+        answers.append(_create(client, "order-1"))
+
+    assert [answer.status_code for answer in answers] == [201, 201]
+    assert "Idempotent-Replayed" not in answers[1]  # B's answer is B's, never A's trail replayed
+    with schema_context("bravo"):
+        assert Trail.objects.filter(title="Harbour Walk").count() == 1
+    assert _harbour_walks() == 1
