@@ -435,7 +435,7 @@ def trail_cards_pdf(request: HttpRequest, trail_id: Id, query: Query[CardsQuery]
     if not form.is_valid():
         raise ValidationError(form.errors.as_data())
     trail = _get_trail(trail_id)
-    page = _page_of_stops(request, trail, number=query.page, per_page=CARDS_PER_PDF)
+    page = _page_of_stops(trail, number=query.page, per_page=CARDS_PER_PDF)
     pdf = cards_pdf_download(
         request,
         trail=trail,
@@ -461,12 +461,12 @@ def trail_qr_zip(request: HttpRequest, trail_id: Id, query: Query[ZipQuery]) -> 
     trail = _get_trail(trail_id)
     options = _qr_form(query).options
     per_page = CODES_PER_ZIP if query.format == "svg" else PNG_PIXELS_PER_ZIP // options.size_px**2
-    page = _page_of_stops(request, trail, number=query.page, per_page=max(1, min(per_page, CODES_PER_ZIP)))
+    page = _page_of_stops(trail, number=query.page, per_page=max(1, min(per_page, CODES_PER_ZIP)))
     archive = qr_zip_download(request, trail=trail, options=options, fmt=query.format, stops=list(page))
     return _with_next_link(request, archive, page)
 
 
-def _page_of_stops(request: HttpRequest, trail: Trail, *, number: int, per_page: int) -> DjangoPage:
+def _page_of_stops(trail: Trail, *, number: int, per_page: int) -> DjangoPage:
     try:
         return Paginator(trail.live_stops(), per_page, allow_empty_first_page=True).page(number)
     except EmptyPage:
@@ -483,8 +483,7 @@ def _with_next_link(request: HttpRequest, response: HttpResponse, page: DjangoPa
 
 def _qr_form(options: QrQuery) -> QrOptionsForm:
     # The dashboard's form checks what the schema can't: contrast, and the two together.
-    chosen = options.dict(exclude_none=True)
-    chosen.pop("format", None)
+    chosen = options.dict(exclude_none=True, exclude={"format", "page"})
     form = QrOptionsForm.from_query({name: str(value) for name, value in chosen.items()})
     if not form.is_valid():
         raise ValidationError(form.errors.as_data())
