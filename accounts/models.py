@@ -827,3 +827,41 @@ class WebhookAttempt(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class IdempotentRequestQuerySet(models.QuerySet):
+    def purge(self) -> int:
+        """Forget the answers older than IdempotentRequest.KEEP (the worker's daily job); returns how many."""
+        deleted, _ = self.filter(created_at__lt=timezone.now() - IdempotentRequest.KEEP).delete()
+        return deleted
+
+
+class IdempotentRequest(models.Model):
+    """An API POST sent with an `Idempotency-Key`, and its answer: a retry with the same key gets that answer again.
+
+    Kept per workspace and per caller (an API key, or a member's session), so two integrations can't
+    collide on a key, and in the shared schema beside ApiKey: the daily purge is one indexed DELETE,
+    not one per workspace schema. The row is written in the request's own transaction: a concurrent
+    duplicate waits on the unique key until the first commits, then gets its answer, so only one creates.
+    """
+
+    KEEP = timedelta(hours=24)
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    caller = models.CharField(max_length=40, help_text='"key:<id>" or "user:<id>".')
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    status = models.PositiveSmallIntegerField(null=True)
+    headers = models.JSONField(default=dict)
+    body = models.BinaryField(default=b"")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = IdempotentRequestQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "caller", "key"], name="one_answer_per_idempotency_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.caller} {self.key}"

@@ -14,6 +14,7 @@ from dap.assemble import (
     Diagnostic,
     assemble,
     retitle,
+    set_front_matter,
 )
 from dap.limits import (
     MAX_BRACKETS,
@@ -47,4 +48,5 @@ __all__ = [
     "Diagnostic",
     "assemble",
     "retitle",
+    "set_front_matter",
 ]

@@ -277,19 +277,32 @@ def _too_much_markup(body: list[str], *, first_line: int) -> list[Diagnostic]:
 
 def retitle(text: str, title: str) -> str:
     """The same document with its front-matter title set to `title` (front matter added if there is none)."""
+    return set_front_matter(text, "title", title)
+
+
+def set_front_matter(text: str, key: str, value: str) -> str:
+    """The same document with the top-level front-matter `key` set to the string `value`.
+
+    The line that sets `key` is replaced; without one, the key is added as the first line of the front
+    matter (still top level: tables start further down), and front matter is added if there is none.
+    The rest of the document is kept byte for byte, so stop ids, and with them tokens, stay.
+    """
     # A JSON string with ASCII escapes is also a valid TOML basic string.
-    title_line = f"title = {json.dumps(title)}"
+    line = f"{key} = {json.dumps(value)}"
+    setting = re.compile(rf"\s*{re.escape(key)}\s*=")
     lines = text.replace("\r\n", "\n").split("\n")
     if lines and lines[0].strip() == _FENCE:
         for end in range(1, len(lines)):
             if lines[end].strip() == _FENCE:
                 for i in range(1, end):
-                    if re.match(r"\s*title\s*=", lines[i]):
-                        lines[i] = title_line
+                    if lines[i].lstrip().startswith("["):  # a table: what follows isn't top level
+                        break
+                    if setting.match(lines[i]):
+                        lines[i] = line
                         return "\n".join(lines)
-                lines.insert(1, title_line)
+                lines.insert(1, line)
                 return "\n".join(lines)
-    return "\n".join([_FENCE, title_line, _FENCE, *lines])
+    return "\n".join([_FENCE, line, _FENCE, *lines])
 
 
 def slugify(title: str) -> str:

@@ -17,7 +17,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import ValidationError as RequestValidationError
 from pydantic import AfterValidator, model_validator
 
-from qrcards.api_fields import MAX_ID
+from qrcards.api_fields import DEFAULT_PAGE, MAX_ID, MAX_PAGE
 from scans import rollups
 from scans.analytics import Report, Row, build_report
 from scans.export import scans_csv
@@ -29,8 +29,6 @@ router = Router()
 # Days far outside any scan's life would overflow date arithmetic; refuse them as bad input.
 FIRST_DAY = datetime.date(2000, 1, 1)
 LAST_DAY = datetime.date(2999, 12, 31)
-DEFAULT_PAGE = 100
-MAX_PAGE = 1000
 
 
 def _plausible_day(day: datetime.date | None) -> datetime.date | None:

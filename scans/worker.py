@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, close_old_connections, connection
 
+from accounts.models import IdempotentRequest
 from lib.outage import Outage
 from scans import queue
 from scans.recording import PendingScan, write_scans
@@ -185,6 +186,7 @@ JOBS = (
     Job("purge_scans", every_seconds=24 * 3600, run=_purge_scans),
     Job("check_domains", every_seconds=3600, run=_check_domains),
     Job("forget_idle_consumers", every_seconds=3600, run=_forget_idle_consumers),
+    Job("purge_idempotency_keys", every_seconds=24 * 3600, run=lambda: IdempotentRequest.objects.purge()),
 )
 
 

@@ -116,10 +116,7 @@ class Trail(models.Model):
         if not assembly.ok:
             raise InvalidDocument(assembly)
         created = self.pk is None
-        if expected_version is not None and self.pk is not None:
-            current = Trail.objects.select_for_update().values_list("version", flat=True).get(pk=self.pk)
-            if current != expected_version:
-                raise StaleVersion
+        self._check_version(expected_version)
         self.source = source
         self.title = assembly.title[:200]
         self.language = assembly.language
@@ -137,6 +134,39 @@ class Trail(models.Model):
             emit("trail.updated", self.webhook_data())
         elif self.status == self.Status.PUBLISHED:
             emit("trail.published", self.webhook_data())
+        return assembly
+
+    def _check_version(self, expected_version: int | None) -> None:
+        """Lock the trail's row and raise StaleVersion if someone saved a version other than `expected_version`."""
+        if expected_version is not None and self.pk is not None:
+            current = Trail.objects.select_for_update().values_list("version", flat=True).get(pk=self.pk)
+            if current != expected_version:
+                raise StaleVersion
+
+    @transaction.atomic
+    def change(
+        self,
+        *,
+        title: str | None = None,
+        theme: str | None = None,
+        status: str | None = None,
+        expected_version: int | None = None,
+    ) -> dap.Assembly | None:
+        """Set the title, theme and status without the caller sending the document.
+
+        Title and theme live in the document's front matter, so they are rewritten there and saved as a new
+        version, like any edit (stops and their tokens untouched); the status is not in the document and
+        keeps the version. Returns the assembly when the document changed. Raises StaleVersion when
+        `expected_version` is given and someone saved another, and InvalidDocument if the result has errors.
+        """
+        self._check_version(expected_version)
+        source = self.source
+        for key, value in (("title", title), ("theme", theme)):
+            if value is not None:
+                source = dap.set_front_matter(source, key, value)
+        assembly = self.set_source(source) if source != self.source else None
+        if status is not None and status != self.status:
+            self._set_status(status)
         return assembly
 
     def _sync_stops(self, assembled: tuple[dap.AssembledStop, ...]) -> None:

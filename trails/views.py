@@ -22,8 +22,8 @@ from accounts.permissions import member_required
 from accounts.roles import can
 from lib.stale import DATABASE_AWAY, StaleIfError
 from scans.recording import record_scan
-from trails.cards import DEFAULT_CALL_TO_ACTION, LAYOUTS, cards_for_stops, cards_pdf
-from trails.downloads import card_branding, card_host, file_slug, qr_download
+from trails.cards import DEFAULT_CALL_TO_ACTION, LAYOUTS, cards_for_stops
+from trails.downloads import card_host, cards_pdf_download, qr_download
 from trails.forms import STARTER, PrintForm, QrOptionsForm, TrailEditorForm
 from trails.limits import TooManyPreviews, count_preview
 from trails.models import InvalidDocument, StaleVersion, Stop, Trail, normalize_token
@@ -438,21 +438,4 @@ def trail_cards_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponse(f"Paper must be one of {choices}.", status=400, content_type="text/plain; charset=utf-8")
     paper = form.cleaned_data["paper"] if form.is_bound else "A4"
     crop_marks = form.cleaned_data["crop_marks"] if form.is_bound else False
-    scheme, host = card_host(request, stops=trail.live_stops())
-    cards = cards_for_stops(
-        host=host,
-        scheme=scheme,
-        trail_title=trail.title,
-        stops=trail.live_stops(),
-        call_to_action=trail.call_to_action,
-    )
-    pdf = cards_pdf(
-        cards=cards,
-        paper=paper,
-        crop_marks=crop_marks,
-        title=f"{trail.title}: QR cards",
-        branding=card_branding(request.tenant),
-    )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{file_slug(trail.title)}-cards-{paper.lower()}.pdf"'
-    return response
+    return cards_pdf_download(request, trail=trail, paper=paper, crop_marks=crop_marks)

@@ -36,11 +36,15 @@ ENDPOINTS = [
     Endpoint("POST", "/api/v1/trails/preview", NEW_TRAIL),
     Endpoint("GET", "/api/v1/trails/{trail}"),
     Endpoint("PUT", "/api/v1/trails/{trail}", EDITED_TRAIL, writes=True),
+    Endpoint("PATCH", "/api/v1/trails/{trail}", {"title": "Old Town Walk, renamed"}, writes=True),
     Endpoint("DELETE", "/api/v1/trails/{trail}", writes=True),
     Endpoint("GET", "/api/v1/trails/{trail}/stops"),
     Endpoint("GET", "/api/v1/trails/{trail}/stops/{stop}"),
     Endpoint("GET", "/api/v1/trails/{trail}/stops/{stop}/qr.svg"),
     Endpoint("GET", "/api/v1/trails/{trail}/stops/{stop}/qr.png"),
+    Endpoint("GET", "/api/v1/trails/{trail}/cards.pdf"),
+    Endpoint("GET", "/api/v1/trails/{trail}/qr.zip"),
+    Endpoint("GET", "/api/v1/stops/{token}"),
     Endpoint("GET", "/api/v1/scans"),
     Endpoint("GET", "/api/v1/scans/export.csv"),
     Endpoint("GET", "/api/v1/stats"),
@@ -53,7 +57,7 @@ SCHEMA_A = "alpha"
 def call(client: Client, endpoint: Endpoint, trail: Trail, **extra):
     with schema_context(SCHEMA_A):
         stop = trail.live_stops().first()
-    path = endpoint.path.format(trail=trail.pk, stop=stop.pk)
+    path = endpoint.path.format(trail=trail.pk, stop=stop.pk, token=stop.token.lower())
     if endpoint.body is None:
         return client.generic(endpoint.method, path, **extra)
     return client.generic(endpoint.method, path, json.dumps(endpoint.body), content_type="application/json", **extra)
@@ -112,7 +116,7 @@ def test_a_read_write_key_may_use_every_endpoint(endpoint, writer, trail_a):
 def test_a_key_of_workspace_b_works_on_workspace_b_but_sees_none_of_a(workspace_b, keys, trail_a):
     response = api_client(workspace_b, keys.of_b).get("/api/v1/trails")
     assert response.status_code == 200
-    assert response.json() == {"items": []}
+    assert response.json()["items"] == []
     assert api_client(workspace_b, keys.of_b).get(f"/api/v1/trails/{trail_a.pk}").status_code == 404
 
 

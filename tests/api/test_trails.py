@@ -90,7 +90,7 @@ def test_deleting_a_trail_retires_its_tokens_so_printed_cards_lead_somewhere(wri
         token = trail_a.live_stops().first().token
     assert writer.delete(f"/api/v1/trails/{trail_a.pk}").status_code == 204
     assert writer.get(f"/api/v1/trails/{trail_a.pk}").status_code == 404
-    assert writer.get("/api/v1/trails").json() == {"items": []}
+    assert writer.get("/api/v1/trails").json()["items"] == []
     with schema_context(workspace_a.schema_name):
         assert Stop.objects.get(token=token).is_retired
     assert api_client(workspace_a).get(f"/qr/{token}").status_code == 410
