@@ -23,4 +23,6 @@ urlpatterns = [
     path("settings/domains/<int:pk>/primary/", views.domain_primary, name="domain-primary"),
     path("settings/domains/<int:pk>/remove/", views.domain_remove, name="domain-remove"),
     path("settings/domains/<int:pk>/open/", views.domain_open, name="domain-open"),
+    path("settings/sso/", views.sso_settings, name="sso"),
+    path("settings/sso/remove/", views.sso_remove, name="sso-remove"),
 ]

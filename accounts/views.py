@@ -26,13 +26,15 @@ from accounts.forms import (
     FindWorkspacesForm,
     InvitationForm,
     RoleForm,
+    SingleSignOnForm,
     WorkspaceDeleteForm,
     WorkspaceForm,
     WorkspaceSettingsForm,
 )
-from accounts.models import ApiKey, Customer, Domain, DomainInUse, Invitation, Membership, User
+from accounts.models import ApiKey, Customer, Domain, DomainInUse, Invitation, Membership, SingleSignOn, User
 from accounts.permissions import member_required
 from accounts.roles import grantable_roles, may_grant, may_manage
+from accounts.sso import WorkspaceOIDCAdapter, password_refused
 from accounts.workspaces import (
     create_workspace,
     email_url,
@@ -172,6 +174,10 @@ def handoff(request: HttpRequest, token: str) -> HttpResponse:
     user = use_handoff_token(token, customer=request.tenant)
     if user is None:
         messages.error(request, "That log-in link has expired or was used already. Please log in.")
+        return redirect("account_login")
+    if password_refused(request.tenant, user):
+        # A log-in on the public host is a password's: this workspace wants its own provider's.
+        messages.info(request, "This workspace's members log in with its single sign-on.")
         return redirect("account_login")
     login(request, user, backend=SESSION_BACKEND)
     return redirect("scans:dashboard")
@@ -555,3 +561,48 @@ def workspace_delete(request: HttpRequest) -> HttpResponse:
     status = 400 if form.errors else 200
     context = {"section": "settings", "form": form, "workspace": workspace}
     return render(request, "accounts/workspace_delete.html", context, status=status)
+
+
+# Single sign-on (accounts/sso.py)
+
+
+def _sso_page(request: HttpRequest, form: SingleSignOnForm, sso: SingleSignOn | None, status: int = 200):
+    provider_id = SingleSignOn(customer=request.tenant).provider_id
+    callback = reverse("openid_connect_callback", kwargs={"provider_id": provider_id})
+    context = {"section": "settings", "form": form, "sso": sso, "callback_url": request.build_absolute_uri(callback)}
+    return render(request, "accounts/sso.html", context, status=status)
+
+
+@member_required("configure_sso")
+@require_http_methods(["GET", "HEAD", "POST"])
+def sso_settings(request: HttpRequest) -> HttpResponse:
+    sso = SingleSignOn.objects.filter(customer_id=request.tenant.pk).first()
+    form = SingleSignOnForm(request.POST or None, instance=sso, customer=request.tenant)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        log.info("single sign-on of %s changed by %s", request.tenant.schema_name, request.user.email)
+        messages.success(request, "Single sign-on saved.")
+        return redirect("accounts:sso")
+    return _sso_page(request, form, sso, status=400 if form.errors else 200)
+
+
+@member_required("configure_sso")
+@require_POST
+def sso_remove(request: HttpRequest) -> HttpResponse:
+    """Forget the provider and every account linked through it; members log in with their passwords again."""
+    sso = get_object_or_404(SingleSignOn, customer_id=request.tenant.pk)
+    sso.delete()
+    messages.success(request, "Single sign-on removed: members log in with their passwords (or a code by e-mail).")
+    return redirect("accounts:sso")
+
+
+@require_http_methods(["GET", "POST"])
+def sso_callback(request: HttpRequest, provider_id: str) -> HttpResponse:
+    """Where a workspace's provider sends people back: allauth's view, with the ID token checked strictly."""
+    from allauth.socialaccount.models import SocialApp
+    from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
+
+    try:
+        return OAuth2CallbackView.adapter_view(WorkspaceOIDCAdapter(request, provider_id))(request)
+    except SocialApp.DoesNotExist:
+        raise Http404("No such provider.") from None
