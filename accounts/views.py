@@ -590,8 +590,10 @@ def sso_settings(request: HttpRequest) -> HttpResponse:
 @require_POST
 def sso_remove(request: HttpRequest) -> HttpResponse:
     """Forget the provider and every account linked through it; members log in with their passwords again."""
-    sso = get_object_or_404(SingleSignOn, customer_id=request.tenant.pk)
-    sso.delete()
+    sso = SingleSignOn.objects.filter(customer_id=request.tenant.pk).first()
+    if sso is not None:  # removing what is already gone is done
+        sso.delete()
+        log.info("single sign-on of %s removed by %s", request.tenant.schema_name, request.user.email)
     messages.success(request, "Single sign-on removed: members log in with their passwords (or a code by e-mail).")
     return redirect("accounts:sso")
 
