@@ -171,6 +171,17 @@ def test_someone_removed_from_the_team_who_logs_in_again_rejoins_at_the_join_rol
     assert Membership.objects.get(user=leaver, customer=sso_a.customer).role == "editor"
 
 
+def test_someone_removed_rejoins_only_with_an_address_the_provider_verified(sso_a, provider_a):
+    client = host_client(sso_a.customer)
+    sso_log_in(client, sso_a, provider_a, sub="u-left2", email="leaver2@a.example", email_verified=True)
+    leaver = User.objects.get(email="leaver2@a.example")
+    Membership.objects.get(user=leaver).remove()
+    again = host_client(sso_a.customer)
+    sso_log_in(again, sso_a, provider_a, sub="u-left2", email="leaver2@a.example", email_verified=False)
+    assert logged_in_as(again) is None
+    assert not Membership.objects.filter(user=leaver).exists()
+
+
 # Another workspace's people, and another workspace's provider
 
 
