@@ -237,9 +237,9 @@ class SingleSignOnForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.customer = customer
         if self.instance.pk:
-            self.fields["client_secret"].help_text = (
-                f"Stored ({self.instance.secret_hint}). Leave empty to keep it; type a new one to replace it."
-            )
+            self.fields[
+                "client_secret"
+            ].help_text = f"Stored ({self.instance.secret_hint}). Leave empty to keep it; type a new one to replace it."
 
     def clean_issuer_url(self) -> str:
         url = self.cleaned_data["issuer_url"].strip()

@@ -692,9 +692,7 @@ class SingleSignOn(models.Model):
         help_text="People whose verified address is at one of these domains (separated by spaces or commas) join "
         "the workspace on their first log-in. Empty: only members and people invited may log in.",
     )
-    join_role = models.CharField(
-        "role of people who join", max_length=10, choices=SSO_JOIN_ROLES, default=Role.VIEWER
-    )
+    join_role = models.CharField("role of people who join", max_length=10, choices=SSO_JOIN_ROLES, default=Role.VIEWER)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -707,24 +705,6 @@ class SingleSignOn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} · {self.customer}"
-
-    @property
-    def provider_id(self) -> str:
-        """The provider's id in allauth (URLs, SocialAccount.provider): one per workspace."""
-        return f"workspace-{self.customer_id}"
-
-    @property
-    def domains(self) -> list[str]:
-        return [d for d in self.allowed_domains.replace(",", " ").lower().split() if d]
-
-    def may_join(self, email: str) -> bool:
-        """Whether the owner of `email` (an address the provider verified) may join on first log-in."""
-        return email.rpartition("@")[2].lower() in self.domains
-
-    @property
-    def secret_hint(self) -> str:
-        """Enough of the client secret to tell which one is stored, never enough to use it."""
-        return f"…{self.client_secret[-4:]}" if len(self.client_secret) >= 16 else "(set)"
 
     def save(self, *args, **kwargs) -> None:
         """Saving another issuer or client forgets every account linked through the old one.
@@ -746,3 +726,21 @@ class SingleSignOn(models.Model):
         with transaction.atomic():
             SocialAccount.objects.filter(provider=self.provider_id).delete()
             return super().delete(*args, **kwargs)
+
+    @property
+    def provider_id(self) -> str:
+        """The provider's id in allauth (URLs, SocialAccount.provider): one per workspace."""
+        return f"workspace-{self.customer_id}"
+
+    @property
+    def domains(self) -> list[str]:
+        return [d for d in self.allowed_domains.replace(",", " ").lower().split() if d]
+
+    def may_join(self, email: str) -> bool:
+        """Whether the owner of `email` (an address the provider verified) may join on first log-in."""
+        return email.rpartition("@")[2].lower() in self.domains
+
+    @property
+    def secret_hint(self) -> str:
+        """Enough of the client secret to tell which one is stored, never enough to use it."""
+        return f"…{self.client_secret[-4:]}" if len(self.client_secret) >= 16 else "(set)"

@@ -79,11 +79,12 @@ def admit(request: HttpRequest, user: User, sociallogin: SocialLogin | None) -> 
 def refuse(request: HttpRequest, reason: str, *, status: int = 403) -> HttpResponse:
     """The page a refused single sign-on shows: what happened, and the way back to the log-in page."""
     clear_login(request)
-    return render(request, "accounts/sso_refused.html", {"reason": reason, "sso": workspace_sso(request)}, status=status)
+    context = {"reason": reason, "sso": workspace_sso(request)}
+    return render(request, "accounts/sso_refused.html", context, status=status)
 
 
 class ProviderNotOffered(SocialApp.DoesNotExist, Http404):
-    """A provider this host doesn't offer: a 404 (allauth's Google and Microsoft views would let a bare one be a 500)."""
+    """A provider this host doesn't offer: a 404 (from allauth's Google and Microsoft views, a bare one is a 500)."""
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
@@ -100,9 +101,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         sso = workspace_sso(request)
         apps = [] if sso is not None and sso.required else super().list_apps(None, provider, client_id)
         apps = [app for app in apps if app.pk is None]  # settings' apps only
-        if sso is not None and provider in (None, "openid_connect", sso.provider_id):
-            if client_id in (None, sso.client_id):
-                apps.append(workspace_app(sso))
+        offered = sso is not None and provider in (None, "openid_connect", sso.provider_id)
+        if offered and client_id in (None, sso.client_id):
+            apps.append(workspace_app(sso))
         return apps
 
     def get_app(self, request: HttpRequest, provider: str, client_id: str | None = None) -> SocialApp:
@@ -132,7 +133,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         sso = workspace_sso(request)
         if not is_workspace_login(sso, sociallogin):
             raise ImmediateHttpResponse(
-                refuse(request, "There is no QRCards account for this address here. Ask the workspace for an invitation.")
+                refuse(request, "There is no QRCards account for this address here: ask the workspace to invite you.")
             )
         emails = verified_emails(sociallogin)
         email = (sociallogin.user.email or "").lower()
@@ -187,9 +188,8 @@ class WorkspaceOIDCAdapter(OpenIDConnectOAuth2Adapter):
 
     def _decode_id_token(self, app: SocialApp, id_token: str) -> dict:
         # Replaces allauth's own (tests/accounts/test_sso.py notices if allauth stops calling it).
-        return verify_id_token(
-            id_token, keys_url=self.openid_config["jwks_uri"], issuer=self.openid_config["issuer"], audience=app.client_id
-        )
+        config = self.openid_config
+        return verify_id_token(id_token, keys_url=config["jwks_uri"], issuer=config["issuer"], audience=app.client_id)
 
 
 # Algorithms an ID token may be signed with: public-key ones only, so a published key can't double as an HMAC secret.

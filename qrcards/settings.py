@@ -313,20 +313,25 @@ SOCIALACCOUNT_REQUESTS_TIMEOUT = 5
 SSO_ALLOW_HTTP_ISSUERS = DEBUG
 
 
-def _social_app(prefix: str, **app_settings: object) -> dict:
-    """A provider's app from <prefix>_CLIENT_ID and <prefix>_CLIENT_SECRET: both, or neither (no button)."""
-    client_id, secret = env_str(f"{prefix}_CLIENT_ID"), env_str(f"{prefix}_CLIENT_SECRET")
+def _social_app(provider: str, client_id: str, secret: str, **app_settings: object) -> dict:
+    """A provider's app from its client id and secret: both, or neither (and then no button)."""
     if bool(client_id) != bool(secret):
-        raise ImproperlyConfigured(f"Set both {prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET, or neither")
+        raise ImproperlyConfigured(f"Set both {provider}_CLIENT_ID and {provider}_CLIENT_SECRET, or neither")
     if not client_id:
         return {}
     return {"APPS": [{"client_id": client_id, "secret": secret, "settings": app_settings}]}
 
 
 SOCIALACCOUNT_PROVIDERS = {
-    "google": {"SCOPE": ["openid", "profile", "email"], "OAUTH_PKCE_ENABLED": True} | _social_app("GOOGLE"),
+    "google": {"SCOPE": ["openid", "profile", "email"], "OAUTH_PKCE_ENABLED": True}
+    | _social_app("GOOGLE", env_str("GOOGLE_CLIENT_ID"), env_str("GOOGLE_CLIENT_SECRET")),
     # MICROSOFT_TENANT: "organizations" (work and school accounts, the default), "common", or one directory's id.
-    "microsoft": _social_app("MICROSOFT", tenant=env_str("MICROSOFT_TENANT", "organizations")),
+    "microsoft": _social_app(
+        "MICROSOFT",
+        env_str("MICROSOFT_CLIENT_ID"),
+        env_str("MICROSOFT_CLIENT_SECRET"),
+        tenant=env_str("MICROSOFT_TENANT", "organizations"),
+    ),
 }
 MFA_TOTP_ISSUER = "QRCards"
 

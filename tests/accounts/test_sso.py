@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from allauth.socialaccount.models import SocialAccount
-from django.conf import settings
 
 from accounts.models import Membership, SingleSignOn, User
 from tests.accounts.conftest import PASSWORD, host_client
@@ -122,7 +121,9 @@ def test_an_address_the_provider_has_not_verified_links_nobody(sso_a, provider_a
 
 def test_a_new_person_at_another_domain_is_refused(sso_a, provider_a):
     client = host_client(sso_a.customer)
-    response = sso_log_in(client, sso_a, provider_a, sub="u-out", email="someone@elsewhere.example", email_verified=True)
+    response = sso_log_in(
+        client, sso_a, provider_a, sub="u-out", email="someone@elsewhere.example", email_verified=True
+    )
     assert response.status_code == 403 and b"not one of the domains" in response.content
     assert logged_in_as(client) is None
     assert not User.objects.filter(email="someone@elsewhere.example").exists()
@@ -140,9 +141,7 @@ def test_without_domains_nobody_joins_but_members_log_in(sso_a, provider_a, veri
     assert logged_in_as(member) == verified_cast.editor
 
 
-def test_someone_invited_from_another_domain_joins_through_the_invitation_at_its_role(
-    sso_a, provider_a, verified_cast
-):
+def test_someone_invited_from_another_domain_joins_through_the_invitation_at_its_role(sso_a, provider_a, verified_cast):
     from accounts.models import Invitation
 
     invitation = Invitation.objects.create(
@@ -229,10 +228,11 @@ def test_a_code_and_state_from_another_workspace_log_nobody_in(sso_a, sso_b, pro
 def test_an_id_token_signed_by_a_key_the_provider_does_not_publish_is_refused(sso_a, provider_a, verified_cast):
     provider_a.publish_foreign_key = True
     client = host_client(sso_a.customer)
-    response = sso_log_in(client, sso_a, provider_a, sub="u-editor", email=verified_cast.editor.email, email_verified=True)
+    response = sso_log_in(
+        client, sso_a, provider_a, sub="u-editor", email=verified_cast.editor.email, email_verified=True
+    )
     assert b"Third-Party Login Failure" in response.content
     assert logged_in_as(client) is None
-
 
 
 # Requiring single sign-on
@@ -305,7 +305,9 @@ def test_google_is_offered_on_workspace_hosts_when_configured(google_configured,
     assert b'action="/accounts/google/login/?process=login"' in page.content
     response = host_client(verified_cast.workspace_a).post("/accounts/google/login/")
     assert response.status_code == 302
-    assert response["Location"].startswith("https://accounts.google.com/") and "google-client-id" in response["Location"]
+    assert (
+        response["Location"].startswith("https://accounts.google.com/") and "google-client-id" in response["Location"]
+    )
     assert b"/accounts/google/login/" not in host_client(None).get("/accounts/login/").content
 
 
