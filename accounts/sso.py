@@ -15,6 +15,7 @@ What a provider may do here, by how far we trust it:
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.account.internal.stagekit import clear_login
 from allauth.core.exceptions import ImmediateHttpResponse
@@ -104,6 +105,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         offered = sso is not None and provider in (None, "openid_connect", sso.provider_id)
         if offered and client_id in (None, sso.client_id):
             apps.append(workspace_app(sso))
+        # A button's form is answered with a redirect to its provider: the page's policy must let forms go there.
+        request.csp_form_origins = [
+            *getattr(request, "csp_form_origins", []),
+            *(provider_origin(app) for app in apps),
+        ]
         return apps
 
     def get_app(self, request: HttpRequest, provider: str, client_id: str | None = None) -> SocialApp:
@@ -155,6 +161,21 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         user = super().populate_user(request, sociallogin, data)
         user.email = (user.email or "").lower()
         return user
+
+
+# Where Google's and Microsoft's log-in pages are (their authorization endpoints).
+PROVIDER_ORIGINS = {"google": "https://accounts.google.com", "microsoft": "https://login.microsoftonline.com"}
+
+
+def provider_origin(app: SocialApp) -> str:
+    """The origin of the page a provider's button leads to: a workspace provider's issuer's.
+
+    (A provider whose authorization endpoint is on another host than its issuer would need that host too.)
+    """
+    if app.provider in PROVIDER_ORIGINS:
+        return PROVIDER_ORIGINS[app.provider]
+    parts = urlsplit(app.settings["server_url"])
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def workspace_app(sso: SingleSignOn) -> SocialApp:
