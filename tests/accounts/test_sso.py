@@ -326,3 +326,61 @@ def test_only_the_workspace_provider_is_offered_once_it_is_required(google_confi
     page = host_client(sso_b.customer).get("/accounts/login/")
     assert b"/accounts/google/login/" in page.content and b"Bravo staff" in page.content
     assert b"Alpha staff" not in page.content
+
+
+# Google and Microsoft (their servers aren't reachable from the tests: the adapter is asked directly)
+
+
+def _social_login(request, provider_id: str, *, email: str, verified: object):
+    from allauth.account.models import EmailAddress
+    from allauth.socialaccount.models import SocialLogin
+
+    login = SocialLogin(account=SocialAccount(provider=provider_id, uid="1"), user=User(email=email))
+    login.email_addresses = [EmailAddress(email=email, verified=verified, primary=True)]
+    return login
+
+
+def _adapter_on(workspace):
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import RequestFactory
+
+    from accounts.sso import SocialAccountAdapter
+
+    request = RequestFactory().get("/", HTTP_HOST=workspace.primary_host)
+    request.tenant, request.session = workspace, SessionStore()
+    return SocialAccountAdapter(request), request
+
+
+def test_google_links_anyone_by_an_address_it_verified(verified_cast):
+    adapter, request = _adapter_on(verified_cast.workspace_a)
+    viewer = verified_cast.viewer
+    assert adapter.authenticate_by_email(_social_login(request, "google", email=viewer.email, verified=True)) == (
+        viewer,
+        viewer.email,
+    )
+    assert adapter.authenticate_by_email(_social_login(request, "google", email=viewer.email, verified=False)) is None
+
+
+def test_another_workspace_provider_links_nobody_here(sso_a, sso_b, verified_cast):
+    adapter, request = _adapter_on(verified_cast.workspace_a)
+    owner = verified_cast.owner  # a member of A, which B's provider must not be able to vouch for
+    login = _social_login(request, sso_b.provider_id, email=owner.email, verified=True)
+    assert adapter.authenticate_by_email(login) is None
+
+
+def test_an_outsider_signing_up_through_google_on_a_workspace_host_is_refused(verified_cast):
+    from allauth.core.exceptions import ImmediateHttpResponse
+
+    adapter, request = _adapter_on(verified_cast.workspace_a)
+    with pytest.raises(ImmediateHttpResponse) as refused:
+        adapter.is_open_for_signup(request, _social_login(request, "google", email="x@gmail.example", verified=True))
+    assert refused.value.response.status_code == 403
+
+
+def test_an_odd_callback_is_a_clear_refusal(sso_a):
+    client = host_client(sso_a.customer)
+    start(client, sso_a)
+    path = f"/accounts/oidc/{sso_a.provider_id}/login/callback/"
+    for query in (f"code={'x' * 50_000}&state={'y' * 50_000}", "error=access_denied", "code=&state=", "state=%00"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code < 500 and logged_in_as(client) is None
