@@ -62,6 +62,21 @@ def password_refused(customer: Customer, user: User) -> bool:
     return not Membership.objects.filter(user=user, customer=customer, role=Role.OWNER).exists()
 
 
+def session_may_stay(request: HttpRequest, membership: Membership) -> bool:
+    """Whether this session may go on in `membership`'s workspace: once it requires its provider, a member's
+    session must have been made through it (one made with a password before then ends). Owners' always may."""
+    from allauth.account.internal.flows.login import get_authentication_records
+
+    try:
+        sso = membership.customer.single_sign_on
+    except SingleSignOn.DoesNotExist:
+        return True
+    if not sso.required or membership.role == Role.OWNER:
+        return True
+    records = get_authentication_records(request, request.user)
+    return any(r.get("method") == "socialaccount" and r.get("provider") == sso.provider_id for r in records)
+
+
 def admit(request: HttpRequest, user: User, sociallogin: SocialLogin | None) -> Membership | None:
     """Add `user` to the request's workspace at its join role, if its own provider just vouched for them.
 

@@ -384,3 +384,23 @@ def test_an_odd_callback_is_a_clear_refusal(sso_a):
     for query in (f"code={'x' * 50_000}&state={'y' * 50_000}", "error=access_denied", "code=&state=", "state=%00"):
         response = client.get(f"{path}?{query}")
         assert response.status_code < 500 and logged_in_as(client) is None
+
+
+def test_a_password_session_made_before_single_sign_on_was_required_ends_with_the_requirement(
+    sso_a, provider_a, verified_cast
+):
+    editor = host_client(sso_a.customer)
+    _password_log_in(editor, verified_cast.editor.email)
+    owner = host_client(sso_a.customer)
+    _password_log_in(owner, verified_cast.owner.email)
+    through_sso = host_client(sso_a.customer)
+    sso_log_in(through_sso, sso_a, provider_a, sub="u-viewer", email=verified_cast.viewer.email, email_verified=True)
+    assert editor.get("/dashboard/").status_code == 200 and editor.get("/api/v1/trails").status_code == 200
+    sso_a.required = True
+    sso_a.save()
+    assert editor.get("/api/v1/trails").status_code == 401
+    response = editor.get("/dashboard/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert editor.get("/dashboard/").status_code == 302  # logged out, not just turned away once
+    assert logged_in_as(owner) == verified_cast.owner
+    assert logged_in_as(through_sso) == verified_cast.viewer
