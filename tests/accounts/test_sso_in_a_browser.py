@@ -15,12 +15,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 @pytest.fixture(scope="module")
 def site(django_db_setup, django_db_blocker, oidc_providers):
     """A live server with a workspace of this module's own ("sierra"), its own provider, and people at sierra.example."""
+    from allauth.account.models import EmailAddress
+
     from accounts.workspaces import create_workspace, ensure_public_workspace
     from tests.fixtures.browser import PASSWORD, Site, live_server
 
     with django_db_blocker.unblock():
         ensure_public_workspace()
         owner = User.objects.create_user("owner@sierra.example", PASSWORD)
+        EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
         workspace = create_workspace(name="Sierra Gallery", slug="sierra", owner=owner)
         SingleSignOn.objects.create(
             customer=workspace,
