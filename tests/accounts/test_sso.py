@@ -404,3 +404,16 @@ def test_a_password_session_made_before_single_sign_on_was_required_ends_with_th
     assert editor.get("/dashboard/").status_code == 302  # logged out, not just turned away once
     assert logged_in_as(owner) == verified_cast.owner
     assert logged_in_as(through_sso) == verified_cast.viewer
+
+
+def test_google_adds_nobody_to_a_workspace_even_at_its_domain(sso_a, verified_cast):
+    """Only the workspace's own provider, which its owner chose, vouches for its domains."""
+    from accounts.sso import admit
+
+    _adapter, request = _adapter_on(verified_cast.workspace_a)
+    newcomer = User.objects.create_user("newcomer@museum.example")
+    google = _social_login(request, "google", email=newcomer.email, verified=True)
+    assert admit(request, newcomer, google) is None
+    assert not Membership.objects.filter(user=newcomer).exists()
+    own = _social_login(request, sso_a.provider_id, email=newcomer.email, verified=True)
+    assert admit(request, newcomer, own).role == "editor"
