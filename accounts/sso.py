@@ -14,6 +14,7 @@ What a provider may do here, by how far we trust it:
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,7 +23,9 @@ from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
+from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -127,6 +130,12 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         ]
         return apps
 
+    def get_provider(self, request: HttpRequest, provider: str, client_id: str | None = None):
+        sso = workspace_sso(request)
+        if sso is not None and provider == sso.provider_id:
+            return WorkspaceOIDCProvider(request, app=self.get_app(request, provider, client_id))
+        return super().get_provider(request, provider, client_id)
+
     def get_app(self, request: HttpRequest, provider: str, client_id: str | None = None) -> SocialApp:
         try:
             return super().get_app(request, provider, client_id)
@@ -211,11 +220,27 @@ def workspace_app(sso: SingleSignOn) -> SocialApp:
 
 
 class WorkspaceOIDCAdapter(OpenIDConnectOAuth2Adapter):
-    """allauth's OpenID Connect client, stricter about the ID token.
+    """allauth's OpenID Connect client, stricter about the ID token, and sparing with the provider.
 
     allauth skips the token's signature when it came straight from the token endpoint (allowed over TLS);
-    we check it always, against the keys the provider publishes, and ask for an ID token.
+    we check it always, against the keys the provider publishes, and ask for an ID token. The provider's
+    discovery document is kept for DISCOVERY_SECONDS: a button pressed again and again (by anyone: the
+    log-in page is public) doesn't make us fetch it again and again.
     """
+
+    DISCOVERY_SECONDS = 300
+
+    @property
+    def openid_config(self) -> dict:
+        if not hasattr(self, "_openid_config"):
+            server_url = self.get_provider().server_url
+            key = "sso-discovery:" + hashlib.sha256(server_url.encode()).hexdigest()
+            config = cache.get(key)
+            if config is None:
+                config = super().openid_config
+                cache.set(key, config, self.DISCOVERY_SECONDS)
+            self._openid_config = config
+        return self._openid_config
 
     def complete_login(self, request: HttpRequest, app: SocialApp, token, **kwargs):
         if not kwargs["response"].get("id_token"):
@@ -264,3 +289,9 @@ def verify_id_token(id_token: str, *, keys_url: str, issuer: str, audience: str)
         )
     except (jwt.PyJWTError, ValueError, KeyError, TypeError) as error:
         raise OAuth2Error(f"Invalid ID token: {error}") from error
+
+
+class WorkspaceOIDCProvider(OpenIDConnectProvider):
+    """A workspace's provider, whose redirect to the provider (the button) uses WorkspaceOIDCAdapter too."""
+
+    oauth2_adapter_class = WorkspaceOIDCAdapter

@@ -599,12 +599,19 @@ def sso_remove(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+def sso_login(request: HttpRequest, provider_id: str) -> HttpResponse:
+    """A workspace provider's button: allauth's view (a POST sends the browser to the provider), rate-limited,
+    since each press may make us ask the provider for its configuration."""
+    from allauth.socialaccount.providers.oauth2.views import OAuth2LoginView
+
+    if request.method == "POST" and (refused := ratelimit.consume_or_429(request, action="sso_login")):
+        return refused
+    return OAuth2LoginView.adapter_view(WorkspaceOIDCAdapter(request, provider_id))(request)
+
+
+@require_http_methods(["GET", "POST"])
 def sso_callback(request: HttpRequest, provider_id: str) -> HttpResponse:
     """Where a workspace's provider sends people back: allauth's view, with the ID token checked strictly."""
-    from allauth.socialaccount.models import SocialApp
     from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 
-    try:
-        return OAuth2CallbackView.adapter_view(WorkspaceOIDCAdapter(request, provider_id))(request)
-    except SocialApp.DoesNotExist:
-        raise Http404("No such provider.") from None
+    return OAuth2CallbackView.adapter_view(WorkspaceOIDCAdapter(request, provider_id))(request)

@@ -288,6 +288,8 @@ ACCOUNT_RATE_LIMITS = {
     # Live previews, per user on the dashboard and per key in the API (trails/limits.py): typing pauses
     # trigger one, so an author rarely sends more than one a second.
     "preview_trail": "60/m/key",
+    # A workspace provider's log-in button (accounts.views.sso_login): a person presses it once or twice.
+    "sso_login": "20/m/ip",
 }
 # Links in e-mails: https, except in development (*.localhost has no certificate).
 _LOCAL = DEBUG or QRCARDS_DOMAIN == "localhost" or QRCARDS_DOMAIN.endswith(".localhost")

@@ -417,3 +417,26 @@ def test_google_adds_nobody_to_a_workspace_even_at_its_domain(sso_a, verified_ca
     assert not Membership.objects.filter(user=newcomer).exists()
     own = _social_login(request, sso_a.provider_id, email=newcomer.email, verified=True)
     assert admit(request, newcomer, own).role == "editor"
+
+
+# Sparing with the provider
+
+
+def test_the_provider_configuration_is_fetched_once_for_many_log_ins(sso_a, provider_a, verified_cast):
+    provider_a.paths.clear()
+    for _ in range(3):
+        client = host_client(sso_a.customer)
+        sso_log_in(client, sso_a, provider_a, sub="u-editor", email=verified_cast.editor.email, email_verified=True)
+        assert logged_in_as(client) == verified_cast.editor
+    assert provider_a.paths.count("/.well-known/openid-configuration") == 1
+    assert provider_a.paths.count("/oauth2/token") == 3
+
+
+def test_pressing_the_button_is_rate_limited(sso_a):
+    client = host_client(sso_a.customer)
+    for _ in range(20):
+        assert start(client, sso_a).status_code == 302
+    assert start(client, sso_a).status_code == 429
+    # Another client is not held back by this one.
+    other = host_client(sso_a.customer)
+    assert other.post(f"/accounts/oidc/{sso_a.provider_id}/login/", REMOTE_ADDR="198.51.100.7").status_code == 302
