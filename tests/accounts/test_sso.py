@@ -319,7 +319,10 @@ def test_no_provider_is_offered_unless_configured(verified_cast):
 
 def test_only_the_workspace_provider_is_offered_once_it_is_required(google_configured, required_a, sso_b):
     page = host_client(required_a.customer).get("/accounts/login/")
-    assert b"Alpha staff" in page.content
+    assert (
+        b"Alpha staff" in page.content
+        and b"log in with Alpha staff; owners may also use their password" in page.content
+    )
     assert b"/accounts/google/login/" not in page.content and b"Bravo staff" not in page.content
     assert host_client(required_a.customer).post("/accounts/google/login/").status_code == 404
     # B requires nothing: Google and B's own provider, never A's.
