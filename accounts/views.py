@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 from PIL import Image, UnidentifiedImageError
+from requests import RequestException
 
 from accounts.adapter import INVITATION_SESSION_KEY, on_public_host
 from accounts.domains import Proof, add_domain, verify
@@ -34,7 +35,7 @@ from accounts.forms import (
 from accounts.models import ApiKey, Customer, Domain, DomainInUse, Invitation, Membership, SingleSignOn, User
 from accounts.permissions import member_required
 from accounts.roles import grantable_roles, may_grant, may_manage
-from accounts.sso import WorkspaceOIDCAdapter, password_refused
+from accounts.sso import WorkspaceOIDCAdapter, password_refused, refuse, workspace_sso
 from accounts.workspaces import (
     create_workspace,
     email_url,
@@ -606,7 +607,12 @@ def sso_login(request: HttpRequest, provider_id: str) -> HttpResponse:
 
     if request.method == "POST" and (refused := ratelimit.consume_or_429(request, action="sso_login")):
         return refused
-    return OAuth2LoginView.adapter_view(WorkspaceOIDCAdapter(request, provider_id))(request)
+    try:
+        return OAuth2LoginView.adapter_view(WorkspaceOIDCAdapter(request, provider_id))(request)
+    except (RequestException, ValueError, KeyError) as error:  # no answer, or no discovery document in it
+        sso = workspace_sso(request)
+        log.warning("single sign-on of %s: its provider's configuration: %r", request.tenant.schema_name, error)
+        return refuse(request, f"{sso.name} did not answer. Try again in a moment.", status=502)
 
 
 @require_http_methods(["GET", "POST"])

@@ -443,3 +443,15 @@ def test_pressing_the_button_is_rate_limited(sso_a):
     # Another client is not held back by this one.
     other = host_client(sso_a.customer)
     assert other.post(f"/accounts/oidc/{sso_a.provider_id}/login/", REMOTE_ADDR="198.51.100.7").status_code == 302
+
+
+def test_a_provider_that_does_not_answer_is_a_clear_error_not_a_500(sso_a, provider_a):
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    sso_a.issuer_url = f"http://127.0.0.1:{port}"
+    sso_a.save()
+    response = start(host_client(sso_a.customer), sso_a)
+    assert response.status_code == 502 and b"Alpha staff did not answer" in response.content
