@@ -244,7 +244,7 @@ class SingleSignOnForm(forms.ModelForm):
     def clean_issuer_url(self) -> str:
         url = self.cleaned_data["issuer_url"].strip()
         parts = urlsplit(url)
-        if parts.scheme != "https" and not settings.SSO_ALLOW_HTTP_ISSUERS:
+        if parts.scheme != "https" and not settings.SSO_ALLOW_LOCAL_ISSUERS:
             raise ValidationError("The issuer URL must start with https://.", code="not_https")
         if parts.query or parts.fragment or parts.username or parts.password:
             raise ValidationError("Type the issuer URL only, without ?, # or a password.", code="invalid_issuer")

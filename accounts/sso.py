@@ -15,9 +15,12 @@ What a provider may do here, by how far we trust it:
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import socket
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from allauth.account.internal.stagekit import clear_login
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
@@ -25,6 +28,7 @@ from allauth.socialaccount.models import SocialApp, SocialLogin
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
+from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -181,10 +185,41 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             )
         return True
 
+    def get_requests_session(self):
+        """Every call to a provider (discovery, token, keys), refused unless its host is on the public internet,
+        and never following a redirect (which could lead anywhere)."""
+        session = super().get_requests_session()
+        if not settings.SSO_ALLOW_LOCAL_ISSUERS:
+            send = session.request
+
+            def request(method: str, url: str, *args, **kwargs):
+                refuse_local_address(url)
+                return send(method, url, *args, **(kwargs | {"allow_redirects": False}))
+
+            session.request = request
+        return session
+
     def populate_user(self, request: HttpRequest, sociallogin: SocialLogin, data: dict[str, Any]):
         user = super().populate_user(request, sociallogin, data)
         user.email = (user.email or "").lower()
         return user
+
+
+def refuse_local_address(url: str) -> None:
+    """Raises InvalidURL unless `url`'s host is, and resolves only to, addresses on the public internet.
+
+    (Checked before the request, so a name whose record changes between the check and the connection
+    could slip through; the window is a DNS lookup's.)
+    """
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError) as error:
+        raise requests.exceptions.ConnectionError(f"{host!r} can't be resolved: {error}") from None
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not ip.is_global or ip.is_multicast:
+            raise requests.exceptions.InvalidURL(f"{host!r} is a local address ({ip}): not a provider's")
 
 
 # Where Google's and Microsoft's log-in pages are (their authorization endpoints).

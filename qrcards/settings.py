@@ -311,8 +311,10 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_REQUESTS_TIMEOUT = 5
-# A workspace's provider is reached over https only; development (and the tests' local provider) may use http.
-SSO_ALLOW_HTTP_ISSUERS = DEBUG
+# A workspace's provider is reached over https only, at addresses on the public internet (never this machine's
+# network: its owner could otherwise have our servers call internal services). Development (and the tests'
+# provider on loopback) may use http and local addresses.
+SSO_ALLOW_LOCAL_ISSUERS = DEBUG
 
 
 def _social_app(provider: str, client_id: str, secret: str, **app_settings: object) -> dict:

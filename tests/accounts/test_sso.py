@@ -15,7 +15,7 @@ __all__ = ["oidc_providers"]
 
 @pytest.fixture(autouse=True)
 def _http_issuers(settings):
-    settings.SSO_ALLOW_HTTP_ISSUERS = True
+    settings.SSO_ALLOW_LOCAL_ISSUERS = True
 
 
 @pytest.fixture
@@ -455,3 +455,21 @@ def test_a_provider_that_does_not_answer_is_a_clear_error_not_a_500(sso_a, provi
     sso_a.save()
     response = start(host_client(sso_a.customer), sso_a)
     assert response.status_code == 502 and b"Alpha staff did not answer" in response.content
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
+def test_a_provider_on_this_machine_or_its_network_is_never_called(sso_a, provider_a, settings, host):
+    """A workspace owner must not be able to make our servers call internal services (or the cloud's metadata)."""
+    settings.SSO_ALLOW_LOCAL_ISSUERS = False
+    sso_a.issuer_url = provider_a.issuer.replace("localhost", host)
+    sso_a.save()
+    provider_a.paths.clear()
+    response = start(host_client(sso_a.customer), sso_a)
+    assert response.status_code == 502
+    assert provider_a.paths == []
+
+
+def test_a_provider_on_the_internet_passes_the_address_check():
+    from accounts.sso import refuse_local_address
+
+    refuse_local_address("https://93.184.215.14/.well-known/openid-configuration")  # an address literal: no lookup

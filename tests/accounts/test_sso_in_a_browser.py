@@ -57,8 +57,9 @@ def strict_page(browser):
 
 
 def test_a_new_person_logs_in_through_the_workspace_provider_and_lands_on_the_dashboard(
-    site, strict_page, oidc_providers
+    site, strict_page, oidc_providers, settings
 ):
+    settings.SSO_ALLOW_LOCAL_ISSUERS = True  # the provider is on loopback
     page = strict_page
     oidc_providers[0].set_user("walker", email="walker@sierra.example", email_verified=True)
     page.goto(site.url("/accounts/login/"))
