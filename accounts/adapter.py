@@ -83,7 +83,16 @@ class AccountAdapter(DefaultAccountAdapter):
         return user
 
     def pre_login(self, request: HttpRequest, user, **kwargs: Any) -> HttpResponse | None:
-        # Log-in by e-mailed code doesn't pass through authenticate().
+        # Every log-in passes here: password, e-mailed code (which skips authenticate()), sign-up, single sign-on.
+        from accounts import sso
+
+        sociallogin = (kwargs.get("signal_kwargs") or {}).get("sociallogin")
+        if not on_public_host(request):
+            if not sso.is_workspace_login(sso.workspace_sso(request), sociallogin):
+                if sso.password_refused(request.tenant, user):
+                    return sso.refuse(request, "This workspace's members log in with its single sign-on.")
+            else:
+                sso.admit(request, user, sociallogin)
         if not may_enter(request, user):
             from allauth.account.internal.stagekit import clear_login
 

@@ -1,11 +1,23 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from accounts.domains import MAX_CUSTOM_DOMAINS, DomainTaken, normalise_domain
-from accounts.models import LOGO_EXTENSIONS, ApiKey, Customer, Domain, Invitation, Membership, WebhookEndpoint
+from accounts.models import (
+    LOGO_EXTENSIONS,
+    ApiKey,
+    Customer,
+    Domain,
+    Invitation,
+    Membership,
+    SingleSignOn,
+    WebhookEndpoint,
+)
 from accounts.roles import grantable_roles
 from accounts.webhooks import check_room, check_url, clean_events
 from lib.colours import contrast_ratio
@@ -259,3 +271,60 @@ class WebhookEndpointForm(forms.ModelForm):
     def save(self, commit: bool = True) -> WebhookEndpoint:
         self.instance.customer = self.customer
         return super().save(commit=commit)
+
+
+class SingleSignOnForm(forms.ModelForm):
+    """The workspace's own OpenID Connect provider. The client secret is never shown back: left empty, it is kept."""
+
+    MAX_DOMAINS = 20
+
+    client_secret = forms.CharField(
+        max_length=1000,
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="From your provider's client settings.",
+    )
+
+    class Meta:
+        model = SingleSignOn
+        fields = ["name", "issuer_url", "client_id", "client_secret", "allowed_domains", "join_role", "required"]
+
+    def __init__(self, *args, customer: Customer, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.customer = customer
+        if self.instance.pk:
+            self.fields[
+                "client_secret"
+            ].help_text = f"Stored ({self.instance.secret_hint}). Leave empty to keep it; type a new one to replace it."
+
+    def clean_issuer_url(self) -> str:
+        url = self.cleaned_data["issuer_url"].strip()
+        parts = urlsplit(url)
+        if parts.scheme != "https" and not settings.SSO_ALLOW_LOCAL_ISSUERS:
+            raise ValidationError("The issuer URL must start with https://.", code="not_https")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValidationError("Type the issuer URL only, without ?, # or a password.", code="invalid_issuer")
+        return url.rstrip("/")
+
+    def clean_client_secret(self) -> str:
+        secret = self.cleaned_data["client_secret"]
+        if not secret:
+            if self.instance.pk:
+                return self.instance.client_secret
+            raise ValidationError("Type the client secret your provider gave you.", code="required")
+        return secret
+
+    def clean_allowed_domains(self) -> str:
+        from accounts.domains import normalise_domain
+
+        names = self.cleaned_data["allowed_domains"].replace(",", " ").split()
+        if len(names) > self.MAX_DOMAINS:
+            raise ValidationError(f"At most {self.MAX_DOMAINS} domains.", code="too_many_domains")
+        domains = []
+        for name in names:
+            try:
+                domains.append(normalise_domain(name.removeprefix("@")))
+            except ValidationError as error:
+                raise ValidationError(f"{name[:100]}: {error.messages[0]}", code="invalid_domain") from None
+        return " ".join(dict.fromkeys(domains))

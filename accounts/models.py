@@ -865,3 +865,93 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.caller} {self.key}"
+
+
+# Roles single sign-on may give the people it adds: viewer or editor. Power over the workspace itself (admin:
+# members, API keys, settings; owner: everything) is given to one named person by someone who holds it (an
+# invitation, the team page), never to everyone an identity provider vouches for at a domain.
+SSO_JOIN_ROLES = [(Role.VIEWER.value, Role.VIEWER.label), (Role.EDITOR.value, Role.EDITOR.label)]
+
+
+class SingleSignOn(models.Model):
+    """A workspace's own OpenID Connect provider, and its rules for logging in there (accounts/sso.py applies them).
+
+    Its people are matched to provider accounts by the provider's `sub`, kept in allauth's SocialAccount
+    under `provider_id`, which names this workspace: no other workspace's provider can log anyone in here.
+    """
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="single_sign_on")
+    name = models.CharField(
+        max_length=50, default="Single sign-on", help_text="On the log-in button, e.g. “Museum staff log-in”."
+    )
+    issuer_url = models.URLField(
+        "issuer URL", max_length=500, help_text="The provider's issuer, e.g. https://login.example.org/realms/staff."
+    )
+    client_id = models.CharField("client ID", max_length=255)
+    # Kept as given: the token endpoint needs it back. Shown to nobody, not even owners (secret_hint).
+    client_secret = models.CharField(max_length=1000)
+    required = models.BooleanField(
+        "require single sign-on",
+        default=False,
+        help_text="Members log in here only with this provider. Owners keep their password (and two-factor "
+        "authentication) as a way back in if the provider fails.",
+    )
+    allowed_domains = models.CharField(
+        "e-mail domains that may join",
+        max_length=1000,
+        blank=True,
+        help_text="People whose verified address is at one of these domains (separated by spaces or commas) join "
+        "the workspace on their first log-in. Empty: only members and people invited may log in.",
+    )
+    join_role = models.CharField("role of people who join", max_length=10, choices=SSO_JOIN_ROLES, default=Role.VIEWER)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "single sign-on"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(join_role__in=[Role.VIEWER, Role.EDITOR]), name="single_sign_on_gives_no_power"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} · {self.customer}"
+
+    def save(self, *args, **kwargs) -> None:
+        """Saving another issuer or client forgets every account linked through the old one.
+
+        `sub` is unique only within one issuer (and client, with pairwise subjects): kept, a link made
+        through the old provider would log in whoever the new one gives the same `sub`.
+        """
+        from allauth.socialaccount.models import SocialAccount
+
+        with transaction.atomic():
+            stored = SingleSignOn.objects.filter(pk=self.pk).values("issuer_url", "client_id").first()
+            if stored and (stored["issuer_url"], stored["client_id"]) != (self.issuer_url, self.client_id):
+                SocialAccount.objects.filter(provider=self.provider_id).delete()
+            super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        from allauth.socialaccount.models import SocialAccount
+
+        with transaction.atomic():
+            SocialAccount.objects.filter(provider=self.provider_id).delete()
+            return super().delete(*args, **kwargs)
+
+    @property
+    def provider_id(self) -> str:
+        """The provider's id in allauth (URLs, SocialAccount.provider): one per workspace."""
+        return f"workspace-{self.customer_id}"
+
+    @property
+    def domains(self) -> list[str]:
+        return [d for d in self.allowed_domains.replace(",", " ").lower().split() if d]
+
+    def may_join(self, email: str) -> bool:
+        """Whether the owner of `email` (an address the provider verified) may join on first log-in."""
+        return email.rpartition("@")[2].lower() in self.domains
+
+    @property
+    def secret_hint(self) -> str:
+        """Enough of the client secret to tell which one is stored, never enough to use it."""
+        return f"…{self.client_secret[-4:]}" if len(self.client_secret) >= 16 else "(set)"

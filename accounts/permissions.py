@@ -6,12 +6,15 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
 from accounts.models import Membership
 from accounts.roles import ABILITIES, can
+from accounts.sso import session_may_stay
 
 
 def membership_for(request: HttpRequest) -> Membership | None:
@@ -19,11 +22,15 @@ def membership_for(request: HttpRequest) -> Membership | None:
     if not request.user.is_authenticated or getattr(request, "tenant", None) is None:
         return None
     if not hasattr(request, "_membership"):
-        request._membership = (
+        membership = (
             Membership.objects.filter(user=request.user, customer_id=request.tenant.pk)
-            .select_related("customer")
+            .select_related("customer", "customer__single_sign_on")
             .first()
         )
+        if membership is not None and not session_may_stay(request, membership):
+            request.sso_session_ended = True
+            membership = None
+        request._membership = membership
     return request._membership
 
 
@@ -43,6 +50,10 @@ def member_required(ability: str) -> Callable:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
             membership = membership_for(request)
+            if membership is None and getattr(request, "sso_session_ended", False):
+                logout(request)
+                messages.info(request, "This workspace's members log in with its single sign-on.")
+                return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
             if membership is None:
                 raise Http404("No such page.")
             if not can(membership.role, ability):

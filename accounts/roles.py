@@ -26,6 +26,8 @@ ABILITIES: dict[str, frozenset[str]] = {
     # Making, demoting or removing an owner: by any route (team page, invitation, API, admin).
     "manage_owners": frozenset({Role.OWNER}),
     "delete_workspace": frozenset({Role.OWNER}),
+    # Who may log in, and who joins on their own: as much power as making owners.
+    "configure_sso": frozenset({Role.OWNER}),
 }
 
 

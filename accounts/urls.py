@@ -34,4 +34,6 @@ urlpatterns = [
         views.webhook_redeliver,
         name="webhook-redeliver",
     ),
+    path("settings/sso/", views.sso_settings, name="sso"),
+    path("settings/sso/remove/", views.sso_remove, name="sso-remove"),
 ]

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 from PIL import Image, UnidentifiedImageError
+from requests import RequestException
 
 from accounts.adapter import INVITATION_SESSION_KEY, on_public_host
 from accounts.domains import Proof, add_domain, verify
@@ -26,6 +27,7 @@ from accounts.forms import (
     FindWorkspacesForm,
     InvitationForm,
     RoleForm,
+    SingleSignOnForm,
     WebhookEndpointForm,
     WorkspaceDeleteForm,
     WorkspaceForm,
@@ -38,12 +40,14 @@ from accounts.models import (
     DomainInUse,
     Invitation,
     Membership,
+    SingleSignOn,
     User,
     WebhookDelivery,
     WebhookEndpoint,
 )
 from accounts.permissions import member_required
 from accounts.roles import grantable_roles, may_grant, may_manage
+from accounts.sso import WorkspaceOIDCAdapter, password_refused, refuse, workspace_sso
 from accounts.webhooks import deliveries_for, redeliver, send_test_event
 from accounts.workspaces import (
     create_workspace,
@@ -184,6 +188,10 @@ def handoff(request: HttpRequest, token: str) -> HttpResponse:
     user = use_handoff_token(token, customer=request.tenant)
     if user is None:
         messages.error(request, "That log-in link has expired or was used already. Please log in.")
+        return redirect("account_login")
+    if password_refused(request.tenant, user):
+        # A log-in on the public host is a password's: this workspace wants its own provider's.
+        messages.info(request, "This workspace's members log in with its single sign-on.")
         return redirect("account_login")
     login(request, user, backend=SESSION_BACKEND)
     return redirect("scans:dashboard")
@@ -671,3 +679,62 @@ def workspace_delete(request: HttpRequest) -> HttpResponse:
     status = 400 if form.errors else 200
     context = {"section": "settings", "form": form, "workspace": workspace}
     return render(request, "accounts/workspace_delete.html", context, status=status)
+
+
+# Single sign-on (accounts/sso.py)
+
+
+def _sso_page(request: HttpRequest, form: SingleSignOnForm, sso: SingleSignOn | None, status: int = 200):
+    provider_id = SingleSignOn(customer=request.tenant).provider_id
+    callback = reverse("openid_connect_callback", kwargs={"provider_id": provider_id})
+    context = {"section": "settings", "form": form, "sso": sso, "callback_url": request.build_absolute_uri(callback)}
+    return render(request, "accounts/sso.html", context, status=status)
+
+
+@member_required("configure_sso")
+@require_http_methods(["GET", "HEAD", "POST"])
+def sso_settings(request: HttpRequest) -> HttpResponse:
+    sso = SingleSignOn.objects.filter(customer_id=request.tenant.pk).first()
+    form = SingleSignOnForm(request.POST or None, instance=sso, customer=request.tenant)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        log.info("single sign-on of %s changed by %s", request.tenant.schema_name, request.user.email)
+        messages.success(request, "Single sign-on saved.")
+        return redirect("accounts:sso")
+    return _sso_page(request, form, sso, status=400 if form.errors else 200)
+
+
+@member_required("configure_sso")
+@require_POST
+def sso_remove(request: HttpRequest) -> HttpResponse:
+    """Forget the provider and every account linked through it; members log in with their passwords again."""
+    sso = SingleSignOn.objects.filter(customer_id=request.tenant.pk).first()
+    if sso is not None:  # removing what is already gone is done
+        sso.delete()
+        log.info("single sign-on of %s removed by %s", request.tenant.schema_name, request.user.email)
+    messages.success(request, "Single sign-on removed: members log in with their passwords (or a code by e-mail).")
+    return redirect("accounts:sso")
+
+
+@require_http_methods(["GET", "POST"])
+def sso_login(request: HttpRequest, provider_id: str) -> HttpResponse:
+    """A workspace provider's button: allauth's view (a POST sends the browser to the provider), rate-limited,
+    since each press may make us ask the provider for its configuration."""
+    from allauth.socialaccount.providers.oauth2.views import OAuth2LoginView
+
+    if request.method == "POST" and (refused := ratelimit.consume_or_429(request, action="sso_login")):
+        return refused
+    try:
+        return OAuth2LoginView.adapter_view(WorkspaceOIDCAdapter(request, provider_id))(request)
+    except (RequestException, ValueError, KeyError) as error:  # no answer, or no discovery document in it
+        sso = workspace_sso(request)
+        log.warning("single sign-on of %s: its provider's configuration: %r", request.tenant.schema_name, error)
+        return refuse(request, f"{sso.name} did not answer. Try again in a moment.", status=502)
+
+
+@require_http_methods(["GET", "POST"])
+def sso_callback(request: HttpRequest, provider_id: str) -> HttpResponse:
+    """Where a workspace's provider sends people back: allauth's view, with the ID token checked strictly."""
+    from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
+
+    return OAuth2CallbackView.adapter_view(WorkspaceOIDCAdapter(request, provider_id))(request)

@@ -140,6 +140,8 @@ class ContentSecurityPolicyMiddleware:
         # And a view's own: a workspace's custom domains, where its "open" forms lead (accounts.views).
         hosts = [self.domain, "*." + self.domain, *getattr(request, "csp_form_hosts", ())]
         directives["form-action"] += [origin.format(host) for host in hosts]
+        # Whole origins elsewhere: the single sign-on providers a log-in button leads to (accounts.sso).
+        directives["form-action"] += list(dict.fromkeys(getattr(request, "csp_form_origins", ())))
         accent = getattr(getattr(request, "tenant", None), "accent_css", "")
         if accent:
             digest = base64.b64encode(hashlib.sha256(accent.encode()).digest()).decode()

@@ -142,6 +142,12 @@ SHARED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    # Single sign-on (accounts/sso.py): Google and Microsoft from settings, and each workspace's own
+    # OpenID Connect provider. Their linked accounts live beside the users, in the public schema.
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.microsoft",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -255,7 +261,7 @@ LOGIN_URL = "account_login"
 SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None
 
-# Accounts (django-allauth): e-mail is the login; no usernames, no social log-in.
+# Accounts (django-allauth): e-mail is the login; no usernames. Social log-in on workspace hosts only (accounts/sso.py).
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
@@ -282,6 +288,8 @@ ACCOUNT_RATE_LIMITS = {
     # Live previews, per user on the dashboard and per key in the API (trails/limits.py): typing pauses
     # trigger one, so an author rarely sends more than one a second.
     "preview_trail": "60/m/key",
+    # A workspace provider's log-in button (accounts.views.sso_login): a person presses it once or twice.
+    "sso_login": "20/m/ip",
 }
 # Links in e-mails: https, except in development (*.localhost has no certificate).
 _LOCAL = DEBUG or QRCARDS_DOMAIN == "localhost" or QRCARDS_DOMAIN.endswith(".localhost")
@@ -291,6 +299,44 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = env_str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", "http" 
 _bind_port = env_str("BIND", "127.0.0.1:8000").rsplit(":", 1)[-1]
 QRCARDS_PORT = env_int("QRCARDS_PORT", int(_bind_port) if _LOCAL and _bind_port.isdigit() else 0)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+
+# Single sign-on (README "SSO"). Which providers a workspace host offers is decided per request by
+# accounts.sso.SocialAccountAdapter.list_apps: Google and Microsoft when their credentials are set here
+# (and the workspace doesn't require its own provider), and the workspace's own OpenID Connect provider.
+SOCIALACCOUNT_ADAPTER = "accounts.sso.SocialAccountAdapter"
+# An existing person is recognised by an e-mail address the provider says it verified (never otherwise:
+# that would hand their account to whoever can make the provider claim it), and the provider is linked.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 5
+# A workspace's provider is reached over https only, at addresses on the public internet (never this machine's
+# network: its owner could otherwise have our servers call internal services). Development (and the tests'
+# provider on loopback) may use http and local addresses.
+SSO_ALLOW_LOCAL_ISSUERS = DEBUG
+
+
+def _social_app(provider: str, client_id: str, secret: str, **app_settings: object) -> dict:
+    """A provider's app from its client id and secret: both, or neither (and then no button)."""
+    if bool(client_id) != bool(secret):
+        raise ImproperlyConfigured(f"Set both {provider}_CLIENT_ID and {provider}_CLIENT_SECRET, or neither")
+    if not client_id:
+        return {}
+    return {"APPS": [{"client_id": client_id, "secret": secret, "settings": app_settings}]}
+
+
+SOCIALACCOUNT_PROVIDERS = {
+    "google": {"SCOPE": ["openid", "profile", "email"], "OAUTH_PKCE_ENABLED": True}
+    | _social_app("GOOGLE", env_str("GOOGLE_CLIENT_ID"), env_str("GOOGLE_CLIENT_SECRET")),
+    # MICROSOFT_TENANT: "organizations" (work and school accounts, the default), "common", or one directory's id.
+    "microsoft": _social_app(
+        "MICROSOFT",
+        env_str("MICROSOFT_CLIENT_ID"),
+        env_str("MICROSOFT_CLIENT_SECRET"),
+        tenant=env_str("MICROSOFT_TENANT", "organizations"),
+    ),
+}
 MFA_TOTP_ISSUER = "QRCards"
 
 

@@ -14,6 +14,13 @@ urlpatterns = [
     path("admin/", workspace_site.urls),
     path("accounts/handoff/<str:token>/", accounts_views.handoff, name="handoff"),
     path("accounts/invitations/<str:token>/", accounts_views.invitation_accept, name="invitation-accept"),
+    # A workspace's own provider: allauth's views, rate-limited and stricter about ID tokens (accounts/sso.py).
+    path("accounts/oidc/<str:provider_id>/login/", accounts_views.sso_login, name="openid_connect_login"),
+    path(
+        "accounts/oidc/<str:provider_id>/login/callback/",
+        accounts_views.sso_callback,
+        name="openid_connect_callback",
+    ),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
     path("ping", ping, name="ping"),
