@@ -160,8 +160,9 @@ def test_printed_card_urls_are_https_on_the_browsers_port(deployment):
     )
 
     assert cards.status == 200
-    card_urls = re.findall(r">(\w+://[^<]+/qr/\w+)<", unescape(cards.text))
-    assert card_urls and all(url.startswith(expected) for url in card_urls), card_urls
+    # The page shows each URL as its code encodes it: in upper case (QR alphanumeric mode).
+    card_urls = re.findall(r">(\w+://[^<]+/QR/\w+)<", unescape(cards.text))
+    assert card_urls and all(url.startswith(expected.upper()) for url in card_urls), card_urls
     assert stops.status == 200
     api_urls = [item["url"] for item in json.loads(stops.body)["items"]]
     assert api_urls and all(url.startswith(expected.upper()) for url in api_urls), api_urls
