@@ -15,13 +15,13 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import AfterValidator, ConfigDict
+from pydantic import AfterValidator
 
 from accounts.models import WebhookDelivery, WebhookEndpoint
 from accounts.permissions import membership_for
 from accounts.roles import can
 from accounts.webhooks import check_room, check_url, clean_events, deliveries_for, redeliver, send_test_event
-from qrcards.api_fields import Id, storable_text
+from qrcards.api_fields import Body, Id, storable_text
 
 router = Router()
 
@@ -30,17 +30,13 @@ Url = Annotated[str, Field(min_length=1, max_length=2000, examples=["https://exa
 Description = Annotated[str, Field(max_length=200), AfterValidator(storable_text)]
 
 
-class EndpointCreate(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class EndpointCreate(Body):
     url: Annotated[Url, AfterValidator(storable_text)]
     events: list[EventType] = Field(min_length=1, max_length=10)
     description: Description = ""
 
 
-class EndpointChange(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class EndpointChange(Body):
     url: Annotated[Url, AfterValidator(storable_text)] | None = None
     events: list[EventType] | None = Field(None, min_length=1, max_length=10)
     description: Description | None = None

@@ -510,6 +510,15 @@ COMPONENT_NAMES = {
     "FunnelStepOut": "FunnelStep",
     "PeriodOut": "Period",
     "RowOut": "Row",
+    "EndpointCreate": "NewWebhookEndpoint",
+    "EndpointChange": "WebhookEndpointChanges",
+    "EndpointOut": "WebhookEndpoint",
+    "EndpointCreated": "CreatedWebhookEndpoint",
+    "EndpointList": "WebhookEndpointList",
+    "SecretOut": "WebhookSecret",
+    "AttemptOut": "WebhookAttempt",
+    "DeliveryOut": "WebhookDelivery",
+    "DeliveryList": "WebhookDeliveryList",
 }
 # OpenAPI links: what a client (and the stateful fuzzer) can call next with what an answer gave.
 TRAIL_ID = {"trail_id": "$response.body#/trail/id"}
