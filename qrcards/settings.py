@@ -337,6 +337,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"QRCards <noreply@{QRCARDS_D
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# Our wording over allauth's ("Log in", not "Sign In"): an English catalogue read before the apps' own.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "/static/"

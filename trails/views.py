@@ -189,6 +189,7 @@ def trail_edit(request: HttpRequest, pk: int) -> HttpResponse:
             raise PermissionDenied("Your role can't edit trails.")
         form = TrailEditorForm(request.POST)
         if form.is_valid():
+            version = trail.version
             try:
                 trail.set_source(form.cleaned_data["source"], expected_version=form.cleaned_data["version"])
             except StaleVersion:
@@ -202,7 +203,10 @@ def trail_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_document_errors(error.assembly)
                 assembly = error.assembly
             else:
-                messages.success(request, f"Saved. {trail.live_stops().count()} stops, version {trail.version}.")
+                if trail.version == version:
+                    messages.info(request, f"Nothing changed since version {version}: nothing to save.")
+                else:
+                    messages.success(request, f"Saved. {trail.live_stops().count()} stops, version {trail.version}.")
                 return redirect("trails:trail-edit", pk=trail.pk)
     else:
         form = TrailEditorForm(initial={"source": trail.source, "version": trail.version}, readonly=not may_edit)
