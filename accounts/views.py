@@ -70,7 +70,7 @@ def _send_invitation(request: HttpRequest, invitation: Invitation) -> None:
 
 @require_safe
 def landing(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/landing.html")
+    return render(request, "accounts/landing.html", {"contact": f"hello@{settings.QRCARDS_DOMAIN}"})
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
