@@ -22,7 +22,8 @@ RESERVED_SLUGS = frozenset(
 
 
 SLUG_RULES = (
-    "An address has 3 to 30 characters: lower-case letters, digits and hyphens, starting and ending with a letter or digit."
+    "An address has 3 to 30 characters: lower-case letters, digits and hyphens, "
+    "starting and ending with a letter or digit."
 )
 
 

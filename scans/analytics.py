@@ -406,9 +406,9 @@ def home_summary(*, workspace: Customer, today: datetime.date | None = None) -> 
     stop_rows = stop_counts(workspace=workspace, filters=Filters(week), sources=Sources.for_period(week, today=today))
     stop_rows = [row for row in stop_rows if row[2]][:5]
     stops = Stop.objects.select_related("trail").in_bulk([row[0] for row in stop_rows])
-    week_total = sum(point.scans for point in days[-7:])
+    week = sum(point.scans for point in days[-7:])
     top = [
-        Row(stops[pk].title if pk in stops else f"Stop {pk}", scans, visitors, _share(scans, week_total), key=stops.get(pk))
+        Row(stops[pk].title if pk in stops else f"Stop {pk}", scans, visitors, _share(scans, week), key=stops.get(pk))
         for pk, _, scans, visitors, _ in stop_rows
     ]
     return HomeSummary(days, top)

@@ -26,7 +26,7 @@ def _live_etag(request: HttpRequest) -> str:
 
 
 def _live_context(request: HttpRequest) -> dict:
-    """The home page's live part: scans today, this week and this month with a sparkline, the latest scans, top stops."""
+    """The home page's live part: scans today, this week, this month (a sparkline), the latest scans, top stops."""
     summary = home_summary(workspace=request.tenant)
     latest = Scan.objects.people().select_related("stop", "trail").order_by("-scanned_at", "-pk")[:6]
     return {"summary": summary, "spark": sparkline([point.scans for point in summary.days]), "latest": latest}
@@ -36,11 +36,12 @@ def _onboarding(request: HttpRequest) -> list[tuple[str, bool, str]]:
     """A new workspace's first steps, each (what, done, where to do it), ticked from what is stored."""
     workspace = request.tenant
     trails = Trail.objects.live()
+    # Showing, printing or downloading a trail's cards is recorded (trails/downloads.py: card_host).
+    printed = PrintedCard.objects.filter(domain__tenant=workspace).exists()
     return [
         ("Write a trail", trails.exists(), reverse("trails:trail-create")),
         ("Publish it", trails.filter(status=Trail.Status.PUBLISHED).exists(), reverse("trails:trail-list")),
-        # Showing, printing or downloading a trail's cards is recorded (trails/downloads.py: card_host).
-        ("Print its cards", PrintedCard.objects.filter(domain__tenant=workspace).exists(), reverse("trails:trail-list")),
+        ("Print its cards", printed, reverse("trails:trail-list")),
         ("Scan a card with your phone", Scan.objects.people().exists(), reverse("trails:trail-list")),
         (
             "Invite a teammate",

@@ -68,5 +68,13 @@ def test_the_style_guide_shows_each_component_to_members(cast, db):
 
     page = client.get("/dashboard/styleguide/").content.decode()
 
-    for component in ('class="primary"', 'class="tabs"', 'class="form', "errorlist", 'class="badge', "empty", "sparkline"):
+    for component in (
+        'class="primary"',
+        'class="tabs"',
+        'class="form',
+        "errorlist",
+        'class="badge',
+        "empty",
+        "sparkline",
+    ):
         assert component in page, component

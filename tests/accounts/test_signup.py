@@ -140,4 +140,6 @@ def test_a_wrong_workspace_address_is_an_error_tied_to_its_field_that_names_ever
     for rule in ("3 to 30 characters", "lower-case letters", "digits", "hyphens", "starting and ending"):
         assert rule in error
     field = re.search(r"<input[^>]*name=\"slug\"[^>]*>", page).group(0)
-    assert 'aria-invalid="true"' in field and "id_slug_error" in re.search(r'aria-describedby="([^"]*)"', field).group(1)
+    assert 'aria-invalid="true"' in field and "id_slug_error" in re.search(r'aria-describedby="([^"]*)"', field).group(
+        1
+    )

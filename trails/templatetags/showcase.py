@@ -19,7 +19,7 @@ from trails.qr import QrOptions, qr_svg, stop_qr_url
 
 register = template.Library()
 
-SAMPLE_TOKEN = "J6JFTU42"  # a token as a card would print it; the landing page links nowhere with it
+SAMPLE_TOKEN = "J6JFTU42"  # noqa: S105 - a token as a card would print it; the landing page links nowhere with it
 
 
 @register.inclusion_tag("trails/_showcase.html")
