@@ -53,3 +53,15 @@ def test_pages_describe_themselves_and_link_their_icons(cast, db):
         page = response.content.decode()
         assert re.search(r'<meta name="description" content="[^"]{40,}">', page), response.request["PATH_INFO"]
         assert 'rel="icon"' in page and 'rel="apple-touch-icon"' in page
+
+
+def test_the_scanner_page_lets_robots_txt_be_read_from_it_and_still_runs_no_script(cast, db, trail_factory):
+    from django_tenants.utils import schema_context
+
+    trail = trail_factory(workspace=cast.workspace_a)
+    with schema_context(cast.workspace_a.schema_name):
+        token = trail.live_stops().first().token
+
+    policy = host_client(cast.workspace_a).get(f"/qr/{token}")["Content-Security-Policy"]
+
+    assert "connect-src 'self'" in policy and "default-src 'none'" in policy and "script-src" not in policy
