@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 VIEWPORTS = {390: 844, 1280: 800}
 
-# Text that runs out of its element's box, or off the screen, or is cut off by its box; text hidden on purpose
+# Text that runs out of its element's box or its card, or off the screen, or is cut off by its box; text hidden on purpose
 # (in a box 1 px wide for screen readers only, an off-screen skip link, a closed <details>) excepted.
 OVERFLOWS = """() => {
   const width = window.innerWidth, found = [];
@@ -46,7 +46,9 @@ OVERFLOWS = """() => {
     const text = range.getBoundingClientRect(), box = el.getBoundingClientRect(), style = getComputedStyle(el);
     if (text.width === 0 || text.right <= 0 || style.visibility === 'hidden') continue;
     const clipped = style.overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 1;
-    if (clipped || text.right > box.right + 1 || text.left < box.left - 1 || text.left < -0.5 || text.right > width + 0.5)
+    const frame = el.closest('.card, .stat, .account-card, .empty, .sample-card');
+    const outside = frame && (text.right > frame.getBoundingClientRect().right + 1 || text.left < frame.getBoundingClientRect().left - 1);
+    if (clipped || outside || text.right > box.right + 1 || text.left < box.left - 1 || text.left < -0.5 || text.right > width + 0.5)
       found.push(`${el.tagName}.${el.className}: "${node.textContent.trim().slice(0, 40)}"`);
   }
   return found;
