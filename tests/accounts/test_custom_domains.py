@@ -63,7 +63,11 @@ def verified(workspace: Customer, name: str = MUSEUM) -> Domain:
 
 def messages_of(response) -> str:
     region = re.search(r'<div class="messages" role="status">(.*?)</div>', response.content.decode(), re.S)
-    return " ".join(unescape(m) for m in re.findall(r'<p class="[^"]*">(.*?)</p>', region.group(1), re.S)) if region else ""
+    return (
+        " ".join(unescape(m) for m in re.findall(r'<p class="[^"]*">(.*?)</p>', region.group(1), re.S))
+        if region
+        else ""
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -154,6 +154,10 @@ def test_every_page_looks_right_and_passes_axe_at_phone_and_laptop_widths(site, 
     look("trail-list", site.url("/dashboard/trails/"), primary=True)
     look("editor", site.url(f"/dashboard/trails/{trail.pk}/"), primary=True)
     look("analytics", site.url("/dashboard/analytics/"), primary=True)
+    # The filter bar's button keeps to the line of the box beside it, and each share stays on one line by its bar.
+    show, bots = page.get_by_role("button", name="Show").bounding_box(), page.get_by_text("Include bots").bounding_box()
+    assert abs(show["y"] + show["height"] / 2 - (bots["y"] + bots["height"] / 2)) < 4, (show, bots)
+    assert page.evaluate("Math.max(...Array.from(document.querySelectorAll('.share')).map(s => s.offsetHeight))") < 30
     look("analytics-empty", site.url("/dashboard/analytics/?range=custom&start=2020-01-01&end=2020-01-31"))
     look("team", site.url("/dashboard/team/"))
     look("api-keys", site.url("/dashboard/api-keys/"))
