@@ -34,6 +34,12 @@ RESERVED_SLUGS = frozenset(
 )  # fmt: skip
 
 
+SLUG_RULES = (
+    "An address has 3 to 30 characters: lower-case letters, digits and hyphens, "
+    "starting and ending with a letter or digit."
+)
+
+
 class WorkspaceForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="Shown on your dashboard and scanner pages.")
     slug = forms.CharField(
@@ -41,6 +47,12 @@ class WorkspaceForm(forms.Form):
         min_length=3,
         max_length=30,
         help_text="3 to 30 lower-case letters, digits and hyphens: your workspace's web address.",
+        # Every message names every rule: a person fixing one mistake shouldn't walk into the next.
+        error_messages={
+            "required": f"Choose an address. {SLUG_RULES}",
+            "min_length": f"Too short: use at least 3 characters. {SLUG_RULES}",
+            "max_length": f"Too long: use at most 30 characters. {SLUG_RULES}",
+        },
     )
 
     def clean_name(self) -> str:
@@ -52,12 +64,9 @@ class WorkspaceForm(forms.Form):
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"].strip()
         if slug != slug.lower():
-            raise forms.ValidationError("Use lower-case letters only.", code="uppercase")
+            raise forms.ValidationError(f"Use lower-case letters only. {SLUG_RULES}", code="uppercase")
         if not SLUG_RE.match(slug):
-            raise forms.ValidationError(
-                "Use only lower-case letters, digits and hyphens, starting and ending with a letter or digit.",
-                code="invalid",
-            )
+            raise forms.ValidationError(f"That address has characters it can't use. {SLUG_RULES}", code="invalid")
         if slug in RESERVED_SLUGS:
             raise forms.ValidationError("That address is reserved; choose another.", code="reserved")
         if Customer.objects.filter(schema_name__iexact=slug).exists():

@@ -520,6 +520,18 @@ class Invitation(models.Model):
             return None
         return invitation
 
+    @classmethod
+    def accepted_from_token(cls, token: str, *, customer: Customer) -> Invitation | None:
+        """The invitation to `customer` that `token` stands for if it was accepted already (at any age), or None."""
+        try:
+            data = signing.loads(token, salt=cls.SALT)
+        except signing.BadSignature:
+            return None
+        invitation = cls.objects.filter(pk=data.get("i"), customer=customer, accepted_at__isnull=False).first()
+        if invitation is None or invitation.sent_at.isoformat() != data.get("s"):
+            return None
+        return invitation
+
     def resend(self, *, by: User) -> None:
         """Send it again as `by`'s invitation: it is `by`'s role that must allow the role it grants."""
         self.sent_at = timezone.now()

@@ -86,7 +86,7 @@ def _send_invitation(request: HttpRequest, invitation: Invitation) -> None:
 
 @require_safe
 def landing(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/landing.html")
+    return render(request, "accounts/landing.html", {"contact": f"hello@{settings.QRCARDS_DOMAIN}"})
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -202,6 +202,8 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if on_public_host(request):
         raise Http404("No such page.")
     invitation = Invitation.from_token(token, customer=request.tenant)
+    if invitation is None and (accepted := Invitation.accepted_from_token(token, customer=request.tenant)):
+        return render(request, "accounts/invitation_accepted.html", {"invitation": accepted})
     if invitation is None or not invitation.issuer_may_grant():
         return render(request, "accounts/invitation_invalid.html", status=404)
     if not request.user.is_authenticated:

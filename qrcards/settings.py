@@ -388,6 +388,8 @@ WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS = False
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# Our wording over allauth's ("Log in", not "Sign In"): an English catalogue read before the apps' own.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "/static/"

@@ -6,11 +6,13 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts import views
 from accounts.admin import public_site
 from qrcards.api import public_host_api
-from qrcards.views import healthz
+from qrcards.views import favicon, healthz, robots_txt
 
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", healthz, name="healthz"),
+    path("robots.txt", robots_txt, name="robots-txt"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", public_site.urls),
     path("login/", views.workspace_finder, name="workspace-finder"),
     path("workspaces/", views.workspace_list, name="workspace-list"),

@@ -5,11 +5,12 @@ from django.urls import include, path
 from accounts import views as accounts_views
 from accounts.admin import workspace_site
 from qrcards.api import api
-from qrcards.views import ping
+from qrcards.views import favicon, ping, robots_txt, styleguide
 
 urlpatterns = [
     path("", include("trails.urls")),
     path("dashboard/", include("scans.urls")),
+    path("dashboard/styleguide/", styleguide, name="styleguide"),
     path("dashboard/", include("accounts.urls")),
     path("admin/", workspace_site.urls),
     path("accounts/handoff/<str:token>/", accounts_views.handoff, name="handoff"),
@@ -24,5 +25,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
     path("ping", ping, name="ping"),
+    path("robots.txt", robots_txt, name="robots-txt"),
+    path("favicon.ico", favicon, name="favicon"),
     path("branding/logo", accounts_views.workspace_logo, name="workspace-logo"),
 ]

@@ -135,6 +135,14 @@ class Report:
     def visitors_change_text(self) -> str:
         return _change_text(self.visitors_change)
 
+    @property
+    def scans_comparison(self) -> str:
+        return _comparison(self.scans, self.previous_scans, days=self.filters.period.days)
+
+    @property
+    def visitors_comparison(self) -> str:
+        return _comparison(self.visitors, self.previous_visitors, days=self.filters.period.days)
+
 
 def _change(now: int, before: int) -> float | None:
     return None if before == 0 else (now - before) / before * 100
@@ -146,6 +154,17 @@ def _change_text(change: float | None) -> str:
     if round(change) == 0:
         return "Same"
     return f"{'Up' if change > 0 else 'Down'} {abs(change):.0f}%"
+
+
+def _comparison(now: int, before: int, *, days: int) -> str:
+    """A sentence comparing a period with the one before it that never reads as nonsense ("New … (0)" of nothing)."""
+    previous = f"the previous {days} day{'s' if days != 1 else ''}"
+    if before == 0:
+        return f"None in {previous} either." if now == 0 else f"New: none in {previous}."
+    change = _change(now, before)
+    if round(change) == 0:
+        return f"The same as {previous} ({before})."
+    return f"{_change_text(change)} on {previous} ({before})."
 
 
 def _union(
@@ -347,3 +366,49 @@ def _value_label(dimension: str, value: str) -> str:
     if dimension == "device":
         return DEVICE_LABELS.get(value, value)
     return value or UNKNOWN.get(dimension, "Unknown")
+
+
+@dataclass
+class HomeSummary:
+    """The dashboard home's numbers: the last 30 days by day (roll-ups, and today's raw scans), top stops this week."""
+
+    days: list[DayPoint]
+    top_stops: list[Row]
+
+    @property
+    def today(self) -> int:
+        return self.days[-1].scans
+
+    @property
+    def week(self) -> int:
+        return sum(point.scans for point in self.days[-7:])
+
+    @property
+    def month(self) -> int:
+        return sum(point.scans for point in self.days)
+
+
+def home_summary(*, workspace: Customer, today: datetime.date | None = None) -> HomeSummary:
+    """People's scans of the last 30 days, today included, and this week's five busiest stops."""
+    today = today or workspace.today()
+    month, week = Period(today - ONE_DAY * 29, today), Period(today - ONE_DAY * 6, today)
+    sources = Sources.for_period(month, today=today)
+    if sources.rolled:
+        rollups.ensure_built(workspace=workspace, first=sources.rolled.first, last=sources.rolled.last)
+    by_day = {
+        day: (scans, visitors)
+        for day, trail_id, scans, visitors, _ in trail_day_counts(
+            workspace=workspace, filters=Filters(month), sources=sources
+        )
+        if trail_id is None
+    }
+    days = [DayPoint(day, *by_day.get(day, (0, 0))) for day in month.dates()]
+    stop_rows = stop_counts(workspace=workspace, filters=Filters(week), sources=Sources.for_period(week, today=today))
+    stop_rows = [row for row in stop_rows if row[2]][:5]
+    stops = Stop.objects.select_related("trail").in_bulk([row[0] for row in stop_rows])
+    week = sum(point.scans for point in days[-7:])
+    top = [
+        Row(stops[pk].title if pk in stops else f"Stop {pk}", scans, visitors, _share(scans, week), key=stops.get(pk))
+        for pk, _, scans, visitors, _ in stop_rows
+    ]
+    return HomeSummary(days, top)

@@ -1,4 +1,4 @@
-"""The analytics page's daily chart, drawn as SVG elements on the server."""
+"""The analytics page's daily chart and the home page's sparkline, drawn as SVG on the server."""
 
 from __future__ import annotations
 
@@ -9,57 +9,56 @@ from django.utils.safestring import SafeString, mark_safe
 
 from scans.analytics import DayPoint
 
+# Each day is this many SVG units wide; the plot is PLOT_HEIGHT tall. The SVG stretches to its box
+# (preserveAspectRatio="none"), so its labels are HTML around it: text in the SVG would shrink to
+# nothing on a phone, and a label centred on the last bar would be cut off at the right edge.
+DAY_WIDTH = 10
+PLOT_HEIGHT = 100
+
 
 @dataclass(frozen=True)
 class Chart:
-    """The daily chart's geometry in the SVG's own units, and its bars and points as SVG elements."""
+    """The daily chart: bars and line in the SVG's own units, and the labels the template sets around it."""
 
     width: int
     height: int
-    top: int
-    bottom: int
-    left: int
     peak: int
     elements: SafeString
     line: str
-    labels: list[tuple[float, str]]
-
-    @property
-    def label_x(self) -> int:
-        return self.left - 6
-
-    @property
-    def peak_y(self) -> int:
-        return self.top + 4
-
-    @property
-    def date_y(self) -> int:
-        return self.height - 8
+    labels: list[str]
 
 
-def daily_chart(days: list[DayPoint], *, width: int = 720, height: int = 220) -> Chart:
-    """Scans as bars, visitors as a dashed line with dots: told apart by shape, not colour.
+def daily_chart(days: list[DayPoint]) -> Chart:
+    """Scans as bars, visitors as a dashed line: told apart by shape, not colour.
 
     The bars are made here rather than in a template loop: a year of them took the
-    template 150 ms.
+    template 150 ms. Each bar's title gives its day's numbers on hover.
     """
-    left, top, bottom = 48, 12, height - 28
     peak = max([point.scans for point in days] + [point.visitors for point in days] + [1])
-    step = (width - left) / max(len(days), 1)
-    scale = (bottom - top) / peak
-    bars, dots, line = [], [], []
+    scale = PLOT_HEIGHT / peak
+    bars, line = [], []
     for i, point in enumerate(days):
-        x, middle = left + i * step + step * 0.1, left + i * step + step / 2
-        bar_height, dot_y = point.scans * scale, bottom - point.visitors * scale
+        x, middle = i * DAY_WIDTH + 1, i * DAY_WIDTH + DAY_WIDTH / 2
+        bar_height = point.scans * scale
         title = escape(f"{point.label}: {point.scans} scans, {point.visitors} visitors")
         bars.append(
-            f'<rect class="scans" x="{x:.2f}" y="{bottom - bar_height:.2f}" width="{step * 0.8:.2f}" '
+            f'<rect class="scans" x="{x}" y="{PLOT_HEIGHT - bar_height:.2f}" width="{DAY_WIDTH - 2}" '
             f'height="{bar_height:.2f}"><title>{title}</title></rect>'
         )
-        dots.append(f'<circle class="visitors" cx="{middle:.2f}" cy="{dot_y:.2f}" r="3"/>')
-        line.append(f"{middle:.2f},{dot_y:.2f}")
-    # Beyond two months the dots would merge into the line.
-    elements = mark_safe("".join(bars + (dots if len(days) <= 62 else [])))  # noqa: S308 (numbers and escaped titles)
+        line.append(f"{middle:g},{PLOT_HEIGHT - point.visitors * scale:.2f}")
+    elements = mark_safe("".join(bars))  # noqa: S308 (numbers and escaped titles)
     picks = sorted({0, len(days) // 2, len(days) - 1}) if days else []
-    labels = [(round(left + i * step + step / 2, 2), f"{days[i].day.day} {days[i].day:%b}") for i in picks]
-    return Chart(width, height, top, bottom, left, peak, elements, " ".join(line), labels)
+    labels = [f"{days[i].day.day} {days[i].day:%b}" for i in picks]
+    return Chart(max(len(days), 1) * DAY_WIDTH, PLOT_HEIGHT, peak, elements, " ".join(line), labels)
+
+
+def sparkline(values: list[int], *, width: int = 100, height: int = 30) -> dict[str, str]:
+    """The `d` of a line through `values` and of the area under it, scaled to width × height (the peak at the top)."""
+    if not values:
+        return {"line": "", "area": "", "width": str(width), "height": str(height)}
+    peak = max(max(values), 1)
+    step = width / max(len(values) - 1, 1)
+    points = [(i * step, height - 1 - value / peak * (height - 2)) for i, value in enumerate(values)]
+    line = "M" + " L".join(f"{x:.1f} {y:.1f}" for x, y in points)
+    area = f"{line} L{points[-1][0]:.1f} {height} L0 {height} Z"
+    return {"line": line, "area": area, "width": str(width), "height": str(height)}

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import condition, require_GET
 
+from accounts.models import PrintedCard
 from accounts.permissions import member_required
 from scans import rollups
-from scans.analytics import Filters, build_report
-from scans.chart import daily_chart
+from scans.analytics import Filters, build_report, home_summary
+from scans.chart import daily_chart, sparkline
 from scans.export import rollups_csv, scans_csv
 from scans.forms import AnalyticsFilterForm
 from scans.models import Scan, StopDay
@@ -23,21 +25,53 @@ def _live_etag(request: HttpRequest) -> str:
     return f"{workspace.schema_name}-{workspace.today():%Y%m%d}-{last or 0}"
 
 
+def _live_context(request: HttpRequest) -> dict:
+    """The home page's live part: scans today, this week, this month (a sparkline), the latest scans, top stops."""
+    summary = home_summary(workspace=request.tenant)
+    latest = Scan.objects.people().select_related("stop", "trail").order_by("-scanned_at", "-pk")[:6]
+    return {"summary": summary, "spark": sparkline([point.scans for point in summary.days]), "latest": latest}
+
+
+def _onboarding(request: HttpRequest) -> list[tuple[str, bool, str]]:
+    """A new workspace's first steps, each (what, done, where to do it), ticked from what is stored."""
+    workspace = request.tenant
+    trails = Trail.objects.live()
+    # Showing, printing or downloading a trail's cards is recorded (trails/downloads.py: card_host).
+    printed = PrintedCard.objects.filter(domain__tenant=workspace).exists()
+    return [
+        ("Write a trail", trails.exists(), reverse("trails:trail-create")),
+        ("Publish it", trails.filter(status=Trail.Status.PUBLISHED).exists(), reverse("trails:trail-list")),
+        ("Print its cards", printed, reverse("trails:trail-list")),
+        ("Scan a card with your phone", Scan.objects.people().exists(), reverse("trails:trail-list")),
+        (
+            "Invite a teammate",
+            workspace.memberships.count() > 1 or workspace.invitations.exists(),
+            reverse("accounts:team"),
+        ),
+    ]
+
+
 @require_GET
 @member_required("view_trails")
 def dashboard(request: HttpRequest) -> HttpResponse:
     recent = Trail.objects.live().exclude(status=Trail.Status.ARCHIVED).order_by("-updated_at")[:5]
-    counts = Scan.objects.people().recent_counts(workspace=request.tenant)
-    return render(request, "scans/dashboard.html", {"section": "home", "counts": counts, "recent": recent})
+    steps = _onboarding(request)
+    context = {
+        "section": "home",
+        "recent": recent,
+        "steps": steps,
+        "steps_done": sum(done for _, done, _ in steps),
+        **_live_context(request),
+    }
+    return render(request, "scans/dashboard.html", context)
 
 
 @require_GET
 @member_required("view_trails")
 @condition(etag_func=lambda request: _live_etag(request))
 def live_counts(request: HttpRequest) -> HttpResponse:
-    """The dashboard's live counters; polled by htmx, answered 304 while no scan came in."""
-    counts = Scan.objects.people().recent_counts(workspace=request.tenant)
-    response = render(request, "scans/_live_counts.html", {"counts": counts})
+    """The dashboard's live part; polled by htmx, answered 304 while no scan came in."""
+    response = render(request, "scans/_live_counts.html", _live_context(request))
     response["Cache-Control"] = "no-cache, private"
     return response
 

@@ -28,7 +28,9 @@ def _test_settings(tmp_path_factory):
     # Files the web tier keeps on local disk go to the test's own directory, not var/.
     settings.SCAN_SPOOL_DIR = tmp_path_factory.mktemp("spool")
     settings.LAST_GOOD_DIR = tmp_path_factory.mktemp("last-good")
-    # The browser tests' live server finds static files in the source tree, never a stale var/static.
+    # The browser tests' live server finds static files in the source tree, never a stale var/static (WhiteNoise
+    # looks in STATIC_ROOT before the finders, so it points at an empty directory).
+    settings.STATIC_ROOT = tmp_path_factory.mktemp("static")
     settings.WHITENOISE_USE_FINDERS = True
     settings.WHITENOISE_AUTOREFRESH = True
 

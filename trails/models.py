@@ -117,6 +117,8 @@ class Trail(models.Model):
             raise InvalidDocument(assembly)
         created = self.pk is None
         self._check_version(expected_version)
+        if self.pk is not None and _same_text(source, self.source):
+            return assembly  # nothing changed: no new version (a browser's CRLF line ends count as the same text)
         self.source = source
         self.title = assembly.title[:200]
         self.language = assembly.language
@@ -325,3 +327,7 @@ class Stop(models.Model):
         from trails.qr import stop_qr_url
 
         return stop_qr_url(host=host, token=self.token, scheme=scheme)
+
+
+def _same_text(a: str, b: str) -> bool:
+    return a.replace("\r\n", "\n") == b.replace("\r\n", "\n")

@@ -62,7 +62,12 @@ def verified(workspace: Customer, name: str = MUSEUM) -> Domain:
 
 
 def messages_of(response) -> str:
-    return " ".join(unescape(m) for m in re.findall(r'<li class="[^"]*">(.*?)</li>', response.content.decode(), re.S))
+    region = re.search(r'<div class="messages" role="status">(.*?)</div>', response.content.decode(), re.S)
+    return (
+        " ".join(unescape(m) for m in re.findall(r'<p class="[^"]*">(.*?)</p>', region.group(1), re.S))
+        if region
+        else ""
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ def lost(*args, **kwargs):
 def test_a_dashboard_page_is_a_503_to_retry_and_the_outage_is_logged_once(client_a, cast, monkeypatch, caplog):
     client_a.force_login(cast.owner)
     client_a.get("/dashboard/")
-    monkeypatch.setattr(ScanQuerySet, "recent_counts", lost)
+    monkeypatch.setattr(ScanQuerySet, "people", lost)
 
     with caplog.at_level(logging.INFO):
         answers = [client_a.get("/dashboard/") for _ in range(3)]

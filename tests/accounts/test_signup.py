@@ -129,3 +129,17 @@ def test_a_tampered_handoff_token_is_refused(cast, owner_token):
 def test_the_handoff_page_does_not_exist_on_the_public_host(cast, owner_token):
     assert host_client(None).get(f"/accounts/handoff/{owner_token}/").status_code == 404
     assert host_client(cast.workspace_a).get(f"/accounts/handoff/{owner_token}/")["Location"] == "/dashboard/"
+
+
+def test_a_wrong_workspace_address_is_an_error_tied_to_its_field_that_names_every_rule(cast, db):
+    client = _signed_up_client()
+
+    page = client.post("/workspaces/new/", {"name": "Harbour Walks", "slug": "Harbour"}).content.decode()
+
+    error = re.search(r'<ul class="errorlist" id="id_slug_error">(.*?)</ul>', page, re.S).group(1)
+    for rule in ("3 to 30 characters", "lower-case letters", "digits", "hyphens", "starting and ending"):
+        assert rule in error
+    field = re.search(r"<input[^>]*name=\"slug\"[^>]*>", page).group(0)
+    assert 'aria-invalid="true"' in field and "id_slug_error" in re.search(r'aria-describedby="([^"]*)"', field).group(
+        1
+    )

@@ -176,3 +176,17 @@ def test_an_unknown_role_is_refused(verified_cast, role):
     editor.refresh_from_db()
     assert editor.role == "editor"
     assert User.objects.filter(pk=verified_cast.editor.pk).exists()
+
+
+def test_reopening_an_accepted_invitation_says_it_was_accepted_and_offers_the_log_in(verified_cast):
+    _invite(verified_cast, email=verified_cast.member_of_b.email, role="viewer")
+    path = _accept_path()
+    joining = host_client(verified_cast.workspace_a)
+    joining.force_login(verified_cast.member_of_b)
+    joining.post(path)
+
+    page = host_client(verified_cast.workspace_a).get(path).content.decode()
+
+    assert "This invitation was accepted" in page
+    assert 'href="/accounts/login/?next=/dashboard/"' in page
+    assert "expired" not in page

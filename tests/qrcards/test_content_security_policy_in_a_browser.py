@@ -88,7 +88,7 @@ def test_the_dashboard_and_its_live_preview_work_under_the_policy(site, setting,
     page = strict_page
     public = f"http://qrcards.localhost:{site.port}"
     page.goto(public + "/")
-    expect(page.get_by_role("link", name="Create a workspace")).to_be_visible()
+    expect(page.get_by_role("link", name="Sign up", exact=True).first).to_be_visible()
     page.goto(public + "/accounts/signup/")
 
     log_in(page, site.url("/accounts/login/"), site.owner.email)

@@ -65,6 +65,17 @@ def test_saving_keeps_tokens_and_bumps_the_version(owner_a, workspace_a):
     ]
 
 
+def test_saving_an_unchanged_trail_keeps_its_version_and_says_nothing_changed(owner_a, workspace_a):
+    trail = make_trail(workspace=workspace_a)
+    # As a browser sends it: the same text with CRLF line ends.
+    source = trail.source.replace("\r\n", "\n").replace("\n", "\r\n")
+
+    response = owner_a.post(f"/dashboard/trails/{trail.pk}/", {"source": source, "version": 1}, follow=True)
+
+    assert in_a(Trail.objects.get, pk=trail.pk).version == 1
+    assert "Nothing changed since version 1" in response.content.decode()
+
+
 def test_a_save_over_someone_elses_newer_save_is_refused_and_keeps_the_text(owner_a, workspace_a):
     trail = make_trail(workspace=workspace_a)
     in_a(trail.set_source, trail_markdown(title="Their version"))  # someone else saved: version 2

@@ -37,6 +37,16 @@ def test_it_shows_the_stop_with_its_trail_progress_and_neighbours(client_a, work
     assert "Workspace A" in page
 
 
+def test_a_stop_describes_itself_to_search_engines_and_link_previews_with_its_own_opening_words(client_a, workspace_a):
+    trail = make_trail(workspace=workspace_a)
+    _, second, _ = stops_of(trail, workspace_a)
+
+    page = client_a.get(f"/qr/{second.token}", HTTP_USER_AGENT=PHONE).content.decode()
+
+    [description] = re.findall(r'<meta name="description" content="([^"]*)">', page)
+    assert second.excerpt and description == second.excerpt[:160]
+
+
 def test_a_lower_case_token_gives_the_same_page(client_a, workspace_a):
     stop = stops_of(make_trail(workspace=workspace_a), workspace_a)[0]
 
