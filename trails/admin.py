@@ -56,8 +56,11 @@ class TrailAdmin(admin.ModelAdmin):
         return super().has_change_permission(request, obj)
 
     def save_model(self, request, obj: Trail, form, change) -> None:
-        # Assembling saves the trail and syncs its stops in one transaction.
+        # Assembling saves the trail and syncs its stops in one transaction; an unchanged document saves
+        # nothing (no new version), so a change of status alone is saved here.
         obj.set_source(form.cleaned_data["source"])
+        if change and "status" in form.changed_data:
+            obj.save(update_fields=["status", "updated_at"])
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Tokens are forever: a trail's stops are retired, never deleted.

@@ -117,7 +117,7 @@ class Trail(models.Model):
             raise InvalidDocument(assembly)
         created = self.pk is None
         self._check_version(expected_version)
-        if self.pk is not None and _same_text(source, self.source):
+        if self.pk is not None and _same_text(source, Trail.objects.values_list("source", flat=True).get(pk=self.pk)):
             return assembly  # nothing changed: no new version (a browser's CRLF line ends count as the same text)
         self.source = source
         self.title = assembly.title[:200]
@@ -330,4 +330,5 @@ class Stop(models.Model):
 
 
 def _same_text(a: str, b: str) -> bool:
-    return a.replace("\r\n", "\n") == b.replace("\r\n", "\n")
+    """Whether two documents say the same: a browser's CRLF line ends and a form's stripped last newline aside."""
+    return a.replace("\r\n", "\n").rstrip() == b.replace("\r\n", "\n").rstrip()

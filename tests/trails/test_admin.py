@@ -30,6 +30,23 @@ def test_staff_save_a_trail_through_the_workspace_admin_and_its_stops_keep_their
         assert {s.key: s.token for s in trail.live_stops()} == {k: before[k] for k in ("bridge", "fountain")}
 
 
+def test_staff_change_only_a_trails_status_through_the_workspace_admin_without_a_new_version(
+    cast, client_a, workspace_a
+):
+    trail = make_trail(workspace=workspace_a)
+    client_a.force_login(cast.staff)
+
+    response = client_a.post(
+        f"/admin/trails/trail/{trail.pk}/change/",
+        {"source": trail.source, "status": "archived", "stops-TOTAL_FORMS": "0", "stops-INITIAL_FORMS": "0"},
+    )
+
+    assert response.status_code == 302
+    with schema_context("alpha"):
+        trail = Trail.objects.get(pk=trail.pk)
+        assert trail.status == "archived" and trail.version == 1
+
+
 def test_the_workspace_admin_refuses_a_document_with_errors_and_says_where(cast, client_a, workspace_a):
     trail = make_trail(workspace=workspace_a)
     client_a.force_login(cast.staff)
