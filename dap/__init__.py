@@ -27,6 +27,7 @@ from dap.limits import (
     MAX_STOPS,
     MAX_TABLE_PIPES,
 )
+from dap.translations import LANGUAGES, Language, TranslationReport, compare, is_rtl, language
 
 __all__ = [
     "MAX_BRACKETS",
@@ -39,10 +40,16 @@ __all__ = [
     "MAX_NESTING",
     "MAX_STOPS",
     "MAX_TABLE_PIPES",
+    "LANGUAGES",
     "THEMES",
     "AssembledStop",
     "Assembly",
     "Diagnostic",
+    "Language",
+    "TranslationReport",
     "assemble",
+    "compare",
+    "is_rtl",
+    "language",
     "retitle",
 ]
