@@ -337,6 +337,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"QRCards <noreply@{QRCARDS_D
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The dashboard is in English; scanner pages are served in the trail's languages (trails/languages.py),
+# their own words from these catalogs (compiled .mo files are committed: no gettext needed to run).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "/static/"

@@ -13,7 +13,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 import dap
@@ -25,8 +25,9 @@ from scans.recording import record_scan
 from trails.cards import cards_for_stops, cards_pdf
 from trails.downloads import card_host, file_slug, qr_download
 from trails.forms import STARTER, PrintForm, QrOptionsForm, TrailEditorForm
+from trails.languages import SCANNER_LANGUAGES, choose_language
 from trails.limits import TooManyPreviews, count_preview
-from trails.models import InvalidDocument, StaleVersion, Stop, Trail, normalize_token
+from trails.models import InvalidDocument, StaleVersion, Stop, StopTranslation, Trail, TrailTranslation, normalize_token
 from trails.qr import qr_svg, qr_version
 
 # Scanner pages are the same for everyone, so each process keeps the rendered HTML
@@ -59,6 +60,8 @@ class ScannerPage:
     html: str
     stop_id: int | None = None
     trail_id: int | None = None
+    language: str = ""  # the language it is in
+    languages: tuple[str, ...] = ()  # the trail's, main first: more than one, and each has its own page
 
 
 _pages: StaleIfError[ScannerPage] = StaleIfError(
@@ -73,34 +76,110 @@ def forget_pages(**kwargs) -> None:
 
 
 def _scanner_page(request: HttpRequest, token: str) -> ScannerPage:
-    """The page, fresh or from cache; while the database is away its last good copy (else DATABASE_AWAY)."""
+    """The page in the visitor's language, fresh or from cache; while the database is away its last good copy
+    (else DATABASE_AWAY).
+
+    The main language's page says which languages the trail has; each other language's page is kept under
+    its own key, so a single-language trail costs one lookup as before.
+    """
+    key = f"{connection.schema_name}:{token}"
+    page = _pages.get(key, lambda: _render_scanner_page(request, token), keep=_worth_keeping)
+    if len(page.languages) < 2:
+        return page
+    chosen = choose_language(request, page.languages)
+    if chosen == page.language:
+        return page
     return _pages.get(
-        f"{connection.schema_name}:{token}",
-        lambda: _render_scanner_page(request, token),
-        keep=lambda page: page.stop_id is not None or page.status == 410,
+        f"{key}:{chosen}", lambda: _render_scanner_page(request, token, language=chosen), keep=_worth_keeping
     )
 
 
-def _render_scanner_page(request: HttpRequest, token: str) -> ScannerPage:
+def _worth_keeping(page: ScannerPage) -> bool:
+    return page.stop_id is not None or page.status == 410
+
+
+def _render_scanner_page(request: HttpRequest, token: str, *, language: str | None = None) -> ScannerPage:
     workspace = request.tenant
     stop = Stop.objects.select_related("trail").filter(token=token).first()
     if stop is None:
-        return ScannerPage(404, render_to_string("trails/stop_missing.html", {"workspace": workspace}))
+        with translation.override(choose_language(request, SCANNER_LANGUAGES)):
+            return ScannerPage(404, render_to_string("trails/stop_missing.html", {"workspace": workspace}))
     trail = stop.trail
-    if stop.is_retired:
-        first = trail.live_stops().first() if trail.is_open else None
-        context = {"workspace": workspace, "trail": trail, "first": first}
-        return ScannerPage(410, render_to_string("trails/stop_retired.html", context))
-    if not trail.is_open:
-        return ScannerPage(404, render_to_string("trails/stop_not_open.html", {"workspace": workspace, "trail": trail}))
-    previous, following, count = stop.neighbours()
-    context = {"stop": stop, "number": stop.position, "count": count, "previous": previous, "next": following}
-    html = render_stop_html(workspace=workspace, trail=trail, **context)
-    return ScannerPage(200, html, stop_id=stop.pk, trail_id=trail.pk)
+    languages = trail.languages()
+    language = language if language in languages else trail.language
+    # Only a trail with translations says so: a single-language page is the same as it always was.
+    shared = {"workspace": workspace, "trail": trail, **_language_context(token, language, languages, trail)}
+    multilingual = {"language": language, "languages": languages if len(languages) > 1 else ()}
+    with translation.override(language):
+        if stop.is_retired:
+            first = trail.live_stops().first() if trail.is_open else None
+            html = render_to_string("trails/stop_retired.html", {**shared, "first": first})
+            return ScannerPage(410, html, **multilingual)
+        if not trail.is_open:
+            return ScannerPage(404, render_to_string("trails/stop_not_open.html", shared), **multilingual)
+        previous, following, count = stop.neighbours()
+        fallback = None
+        if language != trail.language:
+            fallback = _translate(trail, language, stop=stop, others=[previous, following])
+        html = render_stop_html(
+            workspace=workspace,
+            trail=trail,
+            stop=stop,
+            number=stop.position,
+            count=count,
+            previous=previous,
+            next=following,
+            extra={**shared, "fallback": fallback},
+        )
+    return ScannerPage(200, html, stop_id=stop.pk, trail_id=trail.pk, **multilingual)
+
+
+def _language_context(token: str, language: str, languages: tuple[str, ...], trail: Trail) -> dict:
+    """What the page needs to read in `language` and lead to the trail's other languages."""
+    info = dap.language(language)
+    context = {"page_language": language, "direction": info.direction}
+    if info.rtl:
+        context["arrows"] = ("→", "←")  # previous points right, next left
+    if len(languages) > 1:
+        context["lang_query"] = f"?lang={language}"
+        context["alternates"] = [
+            {"tag": tag, "name": dap.language(tag).name, "url": f"/qr/{token}?lang={tag}", "current": tag == language}
+            for tag in languages
+        ]
+    return context
+
+
+def _translate(trail: Trail, language: str, *, stop: Stop, others: list[Stop | None]) -> dap.Language | None:
+    """Give `trail`, `stop` and its neighbours their titles and text in `language` (in memory, never saved).
+
+    Returns the main language when `stop` itself has no translation and is shown in it, else None.
+    """
+    found = TrailTranslation.objects.filter(trail=trail, language=language).first()
+    if found is None:
+        return dap.language(trail.language)
+    trail.title, trail.intro_html = found.title, found.intro_html
+    shown = [one for one in (stop, *others) if one is not None]
+    translated = {
+        part.key: part for part in StopTranslation.objects.filter(translation=found, key__in=[s.key for s in shown])
+    }
+    for one in shown:
+        if part := translated.get(one.key):
+            one.title = part.title
+            if one is stop:
+                one.html = part.html
+    return None if stop.key in translated else dap.language(trail.language)
 
 
 def render_stop_html(
-    *, workspace, trail: Trail, stop: Stop, number: int, count: int, previous: Stop | None, next: Stop | None
+    *,
+    workspace,
+    trail: Trail,
+    stop: Stop,
+    number: int,
+    count: int,
+    previous: Stop | None,
+    next: Stop | None,
+    extra: dict | None = None,
 ) -> str:
     """A stop's scanner page: used for real scans and for the editor's preview alike."""
     context = {
@@ -111,6 +190,7 @@ def render_stop_html(
         "count": count,
         "previous": previous,
         "next": next,
+        **(extra or {}),
     }
     return render_to_string("trails/stop.html", context)
 
@@ -120,15 +200,18 @@ def stop_page(request: HttpRequest, token: str) -> HttpResponse:
     """The page a phone lands on when it scans a card. Tokens match in any case."""
     canonical = normalize_token(token)
     if canonical is None:
-        page = ScannerPage(404, render_to_string("trails/stop_missing.html", {"workspace": request.tenant}))
+        with translation.override(choose_language(request, SCANNER_LANGUAGES)):
+            page = ScannerPage(404, render_to_string("trails/stop_missing.html", {"workspace": request.tenant}))
     else:
         try:
             page = _scanner_page(request, canonical)
         except DATABASE_AWAY:  # and this page was never seen: logged once, by the outage
             return unavailable()
     if page.stop_id is not None:
-        record_scan(stop_id=page.stop_id, trail_id=page.trail_id, request=request)
+        record_scan(stop_id=page.stop_id, trail_id=page.trail_id, request=request, language=page.language)
     response = HttpResponse(page.html, status=page.status)
+    # The same address answers in the visitor's language: shared caches must keep one copy per language asked.
+    response["Vary"] = "Accept-Language"
     # Each visit must reach us to be counted; the CSS is what gets cached.
     response["Cache-Control"] = "no-cache, private"
     response["Content-Security-Policy"] = _scanner_csp(request.tenant)
