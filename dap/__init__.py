@@ -13,6 +13,7 @@ from dap.assemble import (
     Assembly,
     Diagnostic,
     assemble,
+    relanguage,
     retitle,
 )
 from dap.limits import (
@@ -51,5 +52,6 @@ __all__ = [
     "compare",
     "is_rtl",
     "language",
+    "relanguage",
     "retitle",
 ]

@@ -273,19 +273,28 @@ def _too_much_markup(body: list[str], *, first_line: int) -> list[Diagnostic]:
 
 def retitle(text: str, title: str) -> str:
     """The same document with its front-matter title set to `title` (front matter added if there is none)."""
+    return _set_setting(text, "title", title)
+
+
+def relanguage(text: str, language: str) -> str:
+    """The same document with its front-matter language set to `language` (front matter added if there is none)."""
+    return _set_setting(text, "language", language)
+
+
+def _set_setting(text: str, key: str, value: str) -> str:
     # A JSON string with ASCII escapes is also a valid TOML basic string.
-    title_line = f"title = {json.dumps(title)}"
+    setting_line = f"{key} = {json.dumps(value)}"
     lines = text.replace("\r\n", "\n").split("\n")
     if lines and lines[0].strip() == _FENCE:
         for end in range(1, len(lines)):
             if lines[end].strip() == _FENCE:
                 for i in range(1, end):
-                    if re.match(r"\s*title\s*=", lines[i]):
-                        lines[i] = title_line
+                    if re.match(rf"\s*{key}\s*=", lines[i]):
+                        lines[i] = setting_line
                         return "\n".join(lines)
-                lines.insert(1, title_line)
+                lines.insert(1, setting_line)
                 return "\n".join(lines)
-    return "\n".join([_FENCE, title_line, _FENCE, *lines])
+    return "\n".join([_FENCE, setting_line, _FENCE, *lines])
 
 
 def slugify(title: str) -> str:

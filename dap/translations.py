@@ -24,6 +24,11 @@ class Language:
     rtl: bool = False
 
     @property
+    def label(self) -> str:
+        """Its own name, and the English one when that differs: "Deutsch (German)"."""
+        return self.name if self.name == self.english else f"{self.name} ({self.english})"
+
+    @property
     def direction(self) -> str:
         return "rtl" if self.rtl else "ltr"
 

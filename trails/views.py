@@ -10,7 +10,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -24,7 +25,14 @@ from lib.stale import DATABASE_AWAY, StaleIfError
 from scans.recording import record_scan
 from trails.cards import cards_for_stops, cards_pdf
 from trails.downloads import card_host, file_slug, qr_download
-from trails.forms import STARTER, PrintForm, QrOptionsForm, TrailEditorForm
+from trails.forms import (
+    STARTER,
+    PrintForm,
+    QrOptionsForm,
+    TrailEditorForm,
+    TranslationPickForm,
+    translation_starter,
+)
 from trails.languages import SCANNER_LANGUAGES, choose_language
 from trails.limits import TooManyPreviews, count_preview
 from trails.models import InvalidDocument, StaleVersion, Stop, StopTranslation, Trail, TrailTranslation, normalize_token
@@ -39,6 +47,10 @@ PAGE_CACHE_SIZE = 20_000
 # Long trails' cards come a page at a time, so no request spends long drawing codes.
 CARDS_PER_PAGE = 50
 CARDS_PER_PRINT = 100
+STALE_MESSAGE = (
+    "Someone else saved this trail after you opened it. Your text is below, unsaved: "
+    "copy what you need, then reload to see their version."
+)
 SCANNER_CSP = (
     "default-src 'none'; style-src 'self'{accent}; img-src 'self' https: data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -134,7 +146,7 @@ def _render_scanner_page(request: HttpRequest, token: str, *, language: str | No
     return ScannerPage(200, html, stop_id=stop.pk, trail_id=trail.pk, **multilingual)
 
 
-def _language_context(token: str, language: str, languages: tuple[str, ...], trail: Trail) -> dict:
+def _language_context(token: str, language: str, languages: tuple[str, ...], trail: Trail | None) -> dict:
     """What the page needs to read in `language` and lead to the trail's other languages."""
     info = dap.language(language)
     context = {"page_language": language, "direction": info.direction}
@@ -275,12 +287,7 @@ def trail_edit(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 trail.set_source(form.cleaned_data["source"], expected_version=form.cleaned_data["version"])
             except StaleVersion:
-                stale = ValidationError(
-                    "Someone else saved this trail after you opened it. Your text is below, unsaved: "
-                    "copy what you need, then reload to see their version.",
-                    code="stale",
-                )
-                form.add_error(None, stale)
+                form.add_error(None, ValidationError(STALE_MESSAGE, code="stale"))
             except InvalidDocument as error:
                 form.add_document_errors(error.assembly)
                 assembly = error.assembly
@@ -290,18 +297,26 @@ def trail_edit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = TrailEditorForm(initial={"source": trail.source, "version": trail.version}, readonly=not may_edit)
     source = form["source"].value() or ""
+    form.write_in(trail.language)
     context = {
         "section": "trails",
         "trail": trail,
         "form": form,
         "may_edit": may_edit,
+        **_languages_context(trail, current=trail.language, may_edit=may_edit),
         **_preview_context(request, source, trail=trail, selected=0, assembly=assembly),
     }
     return render(request, "trails/trail_edit.html", context)
 
 
 def _preview_context(
-    request: HttpRequest, source: str, *, trail: Trail | None, selected: int, assembly: dap.Assembly | None = None
+    request: HttpRequest,
+    source: str,
+    *,
+    trail: Trail | None,
+    selected: int,
+    assembly: dap.Assembly | None = None,
+    language: str | None = None,
 ) -> dict:
     """The assembled document, its diagnostics and the scanner page of one of its stops, unsaved."""
     assembly = assembly or dap.assemble(source)
@@ -316,15 +331,17 @@ def _preview_context(
     selected = min(max(selected, 0), max(len(stops) - 1, 0))
     page = ""
     if stops:
-        page = render_stop_html(
-            workspace=request.tenant,
-            trail=preview_trail,
-            stop=stops[selected],
-            number=selected + 1,
-            count=len(stops),
-            previous=stops[selected - 1] if selected > 0 else None,
-            next=stops[selected + 1] if selected + 1 < len(stops) else None,
-        )
+        with translation.override(language or assembly.language):
+            page = render_stop_html(
+                workspace=request.tenant,
+                trail=preview_trail,
+                stop=stops[selected],
+                number=selected + 1,
+                count=len(stops),
+                previous=stops[selected - 1] if selected > 0 else None,
+                next=stops[selected + 1] if selected + 1 < len(stops) else None,
+                extra=_language_context("", language or assembly.language, (), preview_trail),
+            )
     return {"assembly": assembly, "preview_stops": stops, "selected": selected, "preview_page": page}
 
 
@@ -392,6 +409,139 @@ def trail_delete(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Deleted “{trail.title}”. Its printed cards now lead to a “moved on” page.")
         return redirect("trails:trail-list")
     return render(request, "trails/trail_delete.html", {"section": "trails", "trail": trail})
+
+
+# Translations ----------------------------------------------------------------------------------------------
+
+
+def _languages_context(trail: Trail, *, current: str, may_edit: bool) -> dict:
+    """The language tabs beside the editor: the main document, each translation with how complete it is."""
+    translations = list(trail.translations.all())
+    tabs = [{"language": dap.language(trail.language), "main": True, "current": current == trail.language}]
+    if translations:
+        keys = list(trail.live_stops().values_list("key", flat=True))
+        done = dict(
+            StopTranslation.objects.filter(translation__trail=trail, key__in=keys)
+            .values("translation")
+            .annotate(n=Count("pk"))
+            .values_list("translation", "n")
+        )
+        for one in translations:
+            report = dap.TranslationReport(one.info, translated=done.get(one.pk, 0), total=len(keys), diagnostics=())
+            tabs.append({"language": one.info, "report": report, "current": current == one.language})
+    taken = (trail.language, *(one.language for one in translations))
+    return {"language_tabs": tabs, "pick_form": TranslationPickForm(taken=taken) if may_edit else None}
+
+
+def _get_translation(trail: Trail, language: str) -> TrailTranslation:
+    """The trail's translation into `language`, or a new unsaved one if `language` is one we offer."""
+    found = trail.translations.filter(language__iexact=language[:16]).first()
+    if found is not None:
+        return found
+    info = dap.language(language)
+    if language == trail.language or info not in dap.LANGUAGES:
+        raise Http404("No such language.")
+    return TrailTranslation(trail=trail, language=info.tag, source=translation_starter(trail.source, info.tag))
+
+
+@require_GET
+@member_required("edit_trails")
+def translation_pick(request: HttpRequest, pk: int) -> HttpResponse:
+    """The "Add a language" picker: on to the new translation's editor."""
+    trail = _get_trail_for_member(request, pk)
+    form = TranslationPickForm(request.GET, taken=trail.languages())
+    if not form.is_valid():
+        messages.error(request, "Choose a language the trail doesn't have yet.")
+        return redirect("trails:trail-edit", pk=trail.pk)
+    return redirect("trails:translation-edit", pk=trail.pk, language=form.cleaned_data["language"])
+
+
+@require_http_methods(["GET", "POST"])
+@member_required("view_trails")
+def translation_edit(request: HttpRequest, pk: int, language: str) -> HttpResponse:
+    """One translation of a trail as its own Markdown document; saved, its stops go live by id at once."""
+    trail = _get_trail_for_member(request, pk)
+    found = _get_translation(trail, language)
+    may_edit = can(request.membership.role, "edit_trails")
+    assembly = None
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied("Your role can't edit trails.")
+        form = TrailEditorForm(request.POST)
+        if form.is_valid():
+            try:
+                found.set_source(form.cleaned_data["source"], expected_version=form.cleaned_data["version"])
+            except StaleVersion:
+                form.add_error(None, ValidationError(STALE_MESSAGE, code="stale"))
+            except InvalidDocument as error:
+                form.add_document_errors(error.assembly)
+                assembly = error.assembly
+            else:
+                report = found.report()
+                messages.success(request, f"Saved. {report.summary}, version {found.version}.")
+                return redirect("trails:translation-edit", pk=trail.pk, language=found.language)
+    else:
+        initial = {"source": found.source, "version": found.version if found.pk else None}
+        form = TrailEditorForm(initial=initial, readonly=not may_edit)
+    form.write_in(found.language)
+    source = form["source"].value() or ""
+    context = {
+        "section": "trails",
+        "trail": trail,
+        "translation": found,
+        "form": form,
+        "may_edit": may_edit,
+        **_languages_context(trail, current=found.language, may_edit=may_edit),
+        **_translation_preview_context(request, source, translation=found, selected=0, assembly=assembly),
+    }
+    return render(request, "trails/translation_edit.html", context)
+
+
+def _translation_preview_context(
+    request: HttpRequest,
+    source: str,
+    *,
+    translation: TrailTranslation,
+    selected: int,
+    assembly: dap.Assembly | None = None,
+) -> dict:
+    """The translation's own diagnostics, how it stands against the main document, and its scanner page."""
+    assembly = assembly or dap.assemble(source)
+    context = _preview_context(
+        request, source, trail=translation.trail, selected=selected, assembly=assembly, language=translation.language
+    )
+    return {**context, "report": translation.report(assembly), "translation": translation}
+
+
+@require_POST
+@member_required("view_trails")
+def translation_preview(request: HttpRequest, pk: int, language: str) -> HttpResponse:
+    """The translation editor's live preview: assembled and compared as you type, nothing saved."""
+    try:
+        count_preview(request)
+    except TooManyPreviews:
+        response = render(request, "trails/_preview_paused.html", status=429)
+        response["Retry-After"] = str(TooManyPreviews.retry_after)
+        return response
+    trail = _get_trail_for_member(request, pk)
+    found = _get_translation(trail, language)
+    try:
+        selected = int(request.POST.get("preview_stop", "0"))
+    except ValueError:
+        selected = 0
+    source = request.POST.get("source", "")[: dap.MAX_DOCUMENT_BYTES + 1]
+    context = _translation_preview_context(request, source, translation=found, selected=selected)
+    return render(request, "trails/_translation_preview.html", context)
+
+
+@require_POST
+@member_required("edit_trails")
+def translation_delete(request: HttpRequest, pk: int, language: str) -> HttpResponse:
+    trail = _get_trail_for_member(request, pk)
+    found = get_object_or_404(trail.translations, language__iexact=language[:16])
+    found.delete()
+    messages.success(request, f"Removed the {found.info.english} translation; its cards show the main language.")
+    return redirect("trails:trail-edit", pk=trail.pk)
 
 
 # QR codes and printable cards ------------------------------------------------------------------------------
