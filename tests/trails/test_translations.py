@@ -170,3 +170,15 @@ def test_workspace_bs_member_and_anonymous_visitors_get_nothing_of_as_translatio
         assert "fontaine" not in response.content.decode()
     with schema_context("alpha"):
         assert trail.translations.get().stops.get(key="fountain").title == "La fontaine"
+
+
+def test_the_demo_trails_french_translation_covers_every_stop():
+    import dap
+    from trails.demo import DEMO_TRAIL, DEMO_TRANSLATIONS
+
+    report = dap.compare(
+        dap.assemble(DEMO_TRAIL.read_text()), dap.assemble(DEMO_TRANSLATIONS["fr"].read_text()), tag="fr"
+    )
+
+    assert report.summary == "French: 7 of 7 stops"
+    assert report.diagnostics == ()
