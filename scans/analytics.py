@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+import dap
 from accounts.models import Customer
 from scans import rollups
 from scans.models import DimensionDay, StopDay, TrailDay
@@ -323,7 +324,9 @@ def _funnels(stop_rows: list[tuple], *, filters: Filters) -> list[Funnel]:
     return sorted(funnels, key=lambda funnel: (-funnel.starters, funnel.trail.title))
 
 
-UNKNOWN = {"referrer": "Direct or unknown", "country": "Unknown"}
+UNKNOWN = {"referrer": "Direct or unknown", "country": "Unknown", "language": "Unknown (before languages)"}
+# The language served is a breakdown of the same roll-up table; it needs no choice (and no migration) of its own.
+BREAKDOWNS = [*DimensionDay.Dimension.choices, ("language", "Languages")]
 DEVICE_LABELS = dict(
     [("mobile", "Mobile"), ("tablet", "Tablet"), ("desktop", "Desktop"), ("bot", "Bot"), ("other", "Other")]
 )
@@ -334,7 +337,7 @@ def _breakdowns(rows: list[tuple]) -> dict[str, list[Row]]:
     for dimension, value, scans in rows:
         grouped[dimension].append((value, scans))
     result = {}
-    for dimension, label in DimensionDay.Dimension.choices:
+    for dimension, label in BREAKDOWNS:
         values = grouped.get(dimension, [])
         total = sum(scans for _, scans in values)
         result[label] = [
@@ -346,4 +349,6 @@ def _breakdowns(rows: list[tuple]) -> dict[str, list[Row]]:
 def _value_label(dimension: str, value: str) -> str:
     if dimension == "device":
         return DEVICE_LABELS.get(value, value)
+    if dimension == "language" and value:
+        return dap.language(value).label
     return value or UNKNOWN.get(dimension, "Unknown")

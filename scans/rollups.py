@@ -40,7 +40,7 @@ STOP_TABLE = Stop._meta.db_table
 SOURCE_CTES = f"""
 source AS MATERIALIZED (
     SELECT (scanned_at AT TIME ZONE %(tz)s)::date AS day, stop_id, trail_id, is_bot,
-           NULLIF(visitor, '') AS visitor, device, browser, os, country, referrer
+           NULLIF(visitor, '') AS visitor, device, browser, os, country, referrer, language
     FROM {SCAN_TABLE}
     WHERE scanned_at >= %(start)s AND scanned_at < %(end)s
 ),
@@ -82,6 +82,7 @@ SELECT day, trail_id, dimension, value,
        count(*) FILTER (WHERE is_bot) AS bot_scans
 FROM source CROSS JOIN LATERAL (VALUES
     ('device', device::text), ('browser', browser::text), ('os', os::text), ('country', country::text),
+    ('language', language::text),
     ('referrer', left(coalesce(lower(substring(referrer from
         '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/?#:]+)')), ''), 255))
 ) AS breakdown(dimension, value)

@@ -205,3 +205,21 @@ def test_a_custom_range_shows_those_days(client_a, workspace_a, cast):
     response = client_a.get(f"/dashboard/analytics/?range=custom&start={day}&end={day}")
 
     assert "Scans 1 " in text_of(response)
+
+
+def test_scans_are_counted_by_the_language_served_on_closed_days_and_today(workspace_a, cast, client_a):
+    fountain = stops_of(make_trail(workspace=workspace_a), workspace_a)[0]
+    for language, at in (("fr", days_ago(1)), ("fr", days_ago(0, hour=0)), ("en", days_ago(2)), ("", days_ago(3))):
+        make_scan(workspace=workspace_a, stop=fountain, at=at, language=language)
+    make_scan(workspace=workspace_a, stop=fountain, at=days_ago(1), language="ja", is_bot=True)
+
+    report = report_for(workspace_a, days=7)
+
+    assert {row.label: row.scans for row in report.breakdowns["Languages"]} == {
+        "Français (French)": 2,
+        "English": 1,
+        "Unknown (before languages)": 1,
+    }
+    client_a.force_login(cast.viewer)
+    page = text_of(client_a.get("/dashboard/analytics/?days=7"))
+    assert "Languages" in page and "Français (French)" in page
