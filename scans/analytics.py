@@ -65,6 +65,7 @@ class Filters:
     period: Period
     trail: Trail | None = None
     include_bots: bool = False
+    language: str = ""  # a BCP 47 tag: only scans served in it (counted from raw scans), or "" for all
 
 
 @dataclass
@@ -150,7 +151,7 @@ def _change_text(change: float | None) -> str:
 
 
 def _union(
-    table: str, columns: str, live_select: str, *, sources: Sources, workspace: Customer
+    table: str, columns: str, live_select: str, *, sources: Sources, workspace: Customer, language: str = ""
 ) -> tuple[str, str, dict]:
     """A WITH clause, a sub-select of the roll-up rows plus the same rows counted from raw days, and parameters."""
     rolled, raw = sources.rolled, sources.raw
@@ -162,7 +163,7 @@ def _union(
         f"(SELECT {columns} FROM {table} WHERE day BETWEEN %(rolled_first)s AND %(rolled_last)s "  # noqa: S608
         f"UNION ALL SELECT {columns} FROM live)"
     )
-    params = rollups.source_params(first=raw.first, last=raw.last, workspace=workspace)
+    params = rollups.source_params(first=raw.first, last=raw.last, workspace=workspace, language=language)
     return with_sql, rows_sql, params | {"rolled_first": rolled.first, "rolled_last": rolled.last}
 
 
@@ -191,6 +192,7 @@ def trail_day_counts(*, workspace: Customer, filters: Filters, sources: Sources)
         rollups.TRAIL_DAY_SELECT,
         sources=sources,
         workspace=workspace,
+        language=filters.language,
     )
     scans, visitors = _measures(filters.include_bots)
     sql = f"{with_sql} SELECT day, trail_id, {scans}, {visitors}, bot_scans FROM {rows_sql} AS rows"  # noqa: S608
@@ -200,7 +202,12 @@ def trail_day_counts(*, workspace: Customer, filters: Filters, sources: Sources)
 def stop_counts(*, workspace: Customer, filters: Filters, sources: Sources) -> list[tuple]:
     """(stop id, trail id, scans, visitors, funnel visitors), busiest first. The funnel counts people only."""
     with_sql, rows_sql, params = _union(
-        StopDay._meta.db_table, rollups.STOP_DAY_COLUMNS, rollups.STOP_DAY_SELECT, sources=sources, workspace=workspace
+        StopDay._meta.db_table,
+        rollups.STOP_DAY_COLUMNS,
+        rollups.STOP_DAY_SELECT,
+        sources=sources,
+        workspace=workspace,
+        language=filters.language,
     )
     scans, visitors = _measures(filters.include_bots)
     trail_filter = "WHERE trail_id = %(trail)s" if filters.trail else ""
@@ -221,6 +228,7 @@ def dimension_counts(*, workspace: Customer, filters: Filters, sources: Sources)
         rollups.DIMENSION_DAY_SELECT,
         sources=sources,
         workspace=workspace,
+        language=filters.language,
     )
     scans, _ = _measures(filters.include_bots)
     trail_filter = "WHERE trail_id = %(trail)s" if filters.trail else ""
@@ -241,7 +249,7 @@ def build_report(
     today = today or workspace.today()
     period = filters.period
     both = Period(period.previous().first, period.last)
-    if raw_only:
+    if raw_only or filters.language:  # the roll-ups count every language together
         current, overall = Sources.all_raw(period), Sources.all_raw(both)
     else:
         current, overall = Sources.for_period(period, today=today), Sources.for_period(both, today=today)

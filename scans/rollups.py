@@ -42,7 +42,7 @@ source AS MATERIALIZED (
     SELECT (scanned_at AT TIME ZONE %(tz)s)::date AS day, stop_id, trail_id, is_bot,
            NULLIF(visitor, '') AS visitor, device, browser, os, country, referrer, language
     FROM {SCAN_TABLE}
-    WHERE scanned_at >= %(start)s AND scanned_at < %(end)s
+    WHERE scanned_at >= %(start)s AND scanned_at < %(end)s AND (%(language)s = '' OR language = %(language)s)
 ),
 starters AS (
     SELECT DISTINCT source.day, source.trail_id, source.visitor
@@ -100,9 +100,17 @@ LEFT JOIN (SELECT day, count(*) AS scans FROM source GROUP BY day) AS counted ON
 """  # noqa: S608
 
 
-def source_params(*, first: datetime.date, last: datetime.date, workspace: Customer) -> dict[str, object]:
-    """Parameters of SOURCE_CTES for the days `first` to `last`, both included."""
-    return {"tz": workspace.zone.key, "start": workspace.midnight(first), "end": workspace.midnight(last + ONE_DAY)}
+def source_params(
+    *, first: datetime.date, last: datetime.date, workspace: Customer, language: str = ""
+) -> dict[str, object]:
+    """Parameters of SOURCE_CTES for the days `first` to `last`, both included; only scans served in `language`
+    if one is given (roll-ups are built of every language: a language filter counts raw scans)."""
+    return {
+        "tz": workspace.zone.key,
+        "start": workspace.midnight(first),
+        "end": workspace.midnight(last + ONE_DAY),
+        "language": language,
+    }
 
 
 def runs(
