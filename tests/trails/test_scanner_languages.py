@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import pytest
@@ -9,6 +10,7 @@ from django_tenants.utils import schema_context
 
 from scans.models import Scan
 from tests.fixtures.trails import make_trail, make_translation, trail_markdown
+from trails.languages import SCANNER_LANGUAGES
 from trails.models import Stop, Trail
 
 FRENCH = """+++
@@ -227,3 +229,20 @@ def test_a_hostile_accept_language_header_gets_the_main_language(client_a, trail
         response = get(client_a, fountain, accept=header, query="?lang=" + "y" * 5000 if "abc" in header else "")
         assert response.status_code == 200
         assert "<h1>The Fountain</h1>" in response.content.decode()
+
+
+@pytest.mark.parametrize("language", [tag for tag in SCANNER_LANGUAGES if tag != "en"])
+def test_every_scanner_string_is_translated_and_compiled(language):
+    import gettext
+    from pathlib import Path
+
+    from django.conf import settings
+
+    locale = Path(settings.LOCALE_PATHS[0])
+    source = (locale / language / "LC_MESSAGES" / "django.po").read_text()
+    ids = [ast.literal_eval(found) for found in re.findall(r'^msgid (".+")$', source, flags=re.MULTILINE)]
+    compiled = gettext.translation("django", localedir=locale, languages=[language])
+
+    assert len(ids) >= 17
+    untranslated = [msgid for msgid in ids if compiled.gettext(msgid) == msgid]
+    assert untranslated == []
