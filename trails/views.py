@@ -3,7 +3,8 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
+from itertools import zip_longest
 
 from django.conf import settings
 from django.contrib import messages
@@ -74,6 +75,11 @@ class ScannerPage:
     trail_id: int | None = None
     language: str = ""  # the language it is in
     languages: tuple[str, ...] = ()  # the trail's, main first: more than one, and each has its own page
+
+    def __setstate__(self, state: list) -> None:
+        """Last good copies kept on disk by an earlier version lack the fields added since: they take defaults."""
+        for field, value in zip_longest(fields(self), state, fillvalue=MISSING):
+            object.__setattr__(self, field.name, field.default if value is MISSING else value)
 
 
 _pages: StaleIfError[ScannerPage] = StaleIfError(

@@ -246,3 +246,16 @@ def test_every_scanner_string_is_translated_and_compiled(language):
     assert len(ids) >= 17
     untranslated = [msgid for msgid in ids if compiled.gettext(msgid) == msgid]
     assert untranslated == []
+
+
+def test_a_last_good_copy_kept_before_languages_still_serves():
+    import pickle
+
+    from trails.views import ScannerPage
+
+    page = pickle.loads(pickle.dumps(ScannerPage(200, "<p>old</p>", stop_id=1, trail_id=2)))  # noqa: S301 - our own bytes
+    old = ScannerPage.__new__(ScannerPage)
+    old.__setstate__([200, "<p>old</p>", 1, 2])  # as pickled when the page had four fields
+
+    assert (old.html, old.stop_id, old.language, old.languages) == ("<p>old</p>", 1, "", ())
+    assert page == ScannerPage(200, "<p>old</p>", stop_id=1, trail_id=2)
