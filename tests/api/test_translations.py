@@ -78,3 +78,15 @@ def test_workspace_bs_key_gets_nothing_of_as_translations(writer, trail_a, works
     assert b_on_a.put(url, {"source": FRENCH.replace("fontaine", "x")}, "application/json").status_code == 401
     assert b_on_a.delete(url).status_code == 401
     assert writer.get(url).json()["stops"][1]["title"] == "La fontaine"
+
+
+def test_scans_carry_the_language_their_page_was_served_in(writer, reader, trail_a, workspace_a):
+    writer.put(f"/api/v1/trails/{trail_a.pk}/translations/fr", {"source": FRENCH}, "application/json")
+    with schema_context(workspace_a.schema_name):
+        token = trail_a.live_stops().first().token
+    phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Mobile/15E148 Safari/604.1"
+    api_client(workspace_a).get(f"/qr/{token}", HTTP_ACCEPT_LANGUAGE="fr-BE, fr;q=0.9", HTTP_USER_AGENT=phone)
+
+    (scan,) = reader.get("/api/v1/scans").json()["items"]
+
+    assert scan["language"] == "fr"
