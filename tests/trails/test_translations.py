@@ -182,3 +182,15 @@ def test_the_demo_trails_french_translation_covers_every_stop():
 
     assert report.summary == "French: 7 of 7 stops"
     assert report.diagnostics == ()
+
+
+def test_a_stop_changed_in_the_main_document_after_translation_may_be_out_of_date(owner_a, workspace_a):
+    trail = make_trail(workspace=workspace_a)
+    make_translation(workspace=workspace_a, trail=trail, language="fr", source=FRENCH)
+    with schema_context("alpha"):
+        trail.set_source(trail.source.replace("About the fountain.", "About the fountain, restored in 2024."))
+
+    page = owner_a.get(f"/dashboard/trails/{trail.pk}/languages/fr/").content.decode()
+
+    assert page.count("may be out of date") == 1
+    assert "The Fountain" in page.split("may be out of date")[0].rsplit("<li", 1)[1]
