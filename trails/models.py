@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime
 import secrets
 
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -300,7 +300,12 @@ class TrailTranslation(models.Model):
         self.title = assembly.title[:200]
         self.intro_html = assembly.intro_html
         if self.pk is None:
-            self.save()
+            try:
+                with transaction.atomic():
+                    self.save()
+            except IntegrityError:  # someone added this language meanwhile: theirs stays, as for a stale version
+                self.pk = None
+                raise StaleVersion from None
         else:
             self.version = F("version") + 1
             self.save()

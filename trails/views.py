@@ -125,8 +125,8 @@ def _render_scanner_page(request: HttpRequest, token: str, *, language: str | No
     trail = stop.trail
     languages = trail.languages()
     language = language if language in languages else trail.language
-    # Only a trail with translations says so: a single-language page is the same as it always was.
-    shared = {"workspace": workspace, "trail": trail, **_language_context(token, language, languages, trail)}
+    shared = {"workspace": workspace, "trail": trail, **_language_context(token, language, languages)}
+    # Only a trail with translations lists its languages: a single-language trail's page is cached once, as before.
     multilingual = {"language": language, "languages": languages if len(languages) > 1 else ()}
     with translation.override(language):
         if stop.is_retired:
@@ -152,7 +152,7 @@ def _render_scanner_page(request: HttpRequest, token: str, *, language: str | No
     return ScannerPage(200, html, stop_id=stop.pk, trail_id=trail.pk, **multilingual)
 
 
-def _language_context(token: str, language: str, languages: tuple[str, ...], trail: Trail | None) -> dict:
+def _language_context(token: str, language: str, languages: tuple[str, ...]) -> dict:
     """What the page needs to read in `language` and lead to the trail's other languages."""
     info = dap.language(language)
     context = {"page_language": language, "direction": info.direction}
@@ -346,7 +346,7 @@ def _preview_context(
                 count=len(stops),
                 previous=stops[selected - 1] if selected > 0 else None,
                 next=stops[selected + 1] if selected + 1 < len(stops) else None,
-                extra=_language_context("", language or assembly.language, (), preview_trail),
+                extra=_language_context("", language or assembly.language, ()),
             )
     return {"assembly": assembly, "preview_stops": stops, "selected": selected, "preview_page": page}
 

@@ -7,7 +7,7 @@ from django_tenants.utils import schema_context
 
 from tests.fixtures.trails import make_trail, make_translation
 from tests.trails.test_scanner_languages import ARABIC, FRENCH
-from trails.models import StopTranslation, TrailTranslation
+from trails.models import StaleVersion, StopTranslation, TrailTranslation
 
 
 @pytest.fixture
@@ -194,3 +194,13 @@ def test_a_stop_changed_in_the_main_document_after_translation_may_be_out_of_dat
 
     assert page.count("may be out of date") == 1
     assert "The Fountain" in page.split("may be out of date")[0].rsplit("<li", 1)[1]
+
+
+def test_adding_a_language_someone_else_just_added_is_refused_as_stale(owner_a, workspace_a):
+    trail = make_trail(workspace=workspace_a)
+    make_translation(workspace=workspace_a, trail=trail, language="fr", source=FRENCH)
+    with schema_context("alpha"):
+        late = TrailTranslation(trail=trail, language="fr")
+        with pytest.raises(StaleVersion):
+            late.set_source(FRENCH.replace("fontaine", "vasque"))
+        assert trail.translations.get().stops.get(key="fountain").title == "La fontaine"
