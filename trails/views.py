@@ -112,6 +112,14 @@ def _scanner_page(request: HttpRequest, token: str) -> ScannerPage:
     )
 
 
+def _missing_page(request: HttpRequest) -> ScannerPage:
+    """No card has this token: said in the browser's language, as far as the scanner pages speak it."""
+    language = choose_language(request, SCANNER_LANGUAGES)
+    context = {"workspace": request.tenant, **_language_context("", language, ())}
+    with translation.override(language):
+        return ScannerPage(404, render_to_string("trails/stop_missing.html", context), language=language)
+
+
 def _worth_keeping(page: ScannerPage) -> bool:
     return page.stop_id is not None or page.status == 410
 
@@ -120,8 +128,7 @@ def _render_scanner_page(request: HttpRequest, token: str, *, language: str | No
     workspace = request.tenant
     stop = Stop.objects.select_related("trail").filter(token=token).first()
     if stop is None:
-        with translation.override(choose_language(request, SCANNER_LANGUAGES)):
-            return ScannerPage(404, render_to_string("trails/stop_missing.html", {"workspace": workspace}))
+        return _missing_page(request)
     trail = stop.trail
     languages = trail.languages()
     language = language if language in languages else trail.language
@@ -218,8 +225,7 @@ def stop_page(request: HttpRequest, token: str) -> HttpResponse:
     """The page a phone lands on when it scans a card. Tokens match in any case."""
     canonical = normalize_token(token)
     if canonical is None:
-        with translation.override(choose_language(request, SCANNER_LANGUAGES)):
-            page = ScannerPage(404, render_to_string("trails/stop_missing.html", {"workspace": request.tenant}))
+        page = _missing_page(request)
     else:
         try:
             page = _scanner_page(request, canonical)

@@ -73,3 +73,29 @@ def test_an_author_adds_translations_and_phones_read_the_same_card_in_their_lang
 
     assert seen["fr-FR"] == ("fr", "Le cheval de bronze", "Étape 1 sur 2", f"/qr/{token}?lang=en")
     assert seen["ja-JP"] == ("ja", "ブロンズの馬", "スポット 1 / 2", f"/qr/{token}?lang=en")
+
+
+@pytest.fixture(scope="module")
+def arabic_bench(site, django_db_blocker) -> str:
+    """The token of the middle stop of a trail translated into Arabic (committed, for the live server)."""
+    from trails.models import Trail, TrailTranslation
+
+    source = TRAIL.replace("Sculpture Garden", "Arabic Garden") + "\n## The Gate {#gate}\nThe way out.\n"
+    arabic = "## الحصان {#horse}\nنص.\n\n## المقعد {#bench}\nنص.\n\n## البوابة {#gate}\nنص.\n"
+    with django_db_blocker.unblock(), schema_context(site.workspace.schema_name):
+        trail = Trail.create_from_markdown(source, status="published")
+        TrailTranslation(trail=trail, language="ar").set_source(arabic)
+        return trail.live_stops().get(key="bench").token
+
+
+def test_an_arabic_page_lays_out_right_to_left_with_next_on_the_left(site, page, arabic_bench):
+    page.goto(site.url(f"/qr/{arabic_bench}?lang=ar"))
+
+    assert page.evaluate("() => getComputedStyle(document.documentElement).direction") == "rtl"
+    previous = page.locator("a[rel=prev]").bounding_box()
+    following = page.locator("a[rel=next]").bounding_box()
+    steps = page.locator("nav.steps").bounding_box()
+    # Next at the left edge, previous at the right: the way an Arabic reader goes on.
+    assert abs(following["x"] - steps["x"]) < 2
+    assert abs(previous["x"] + previous["width"] - steps["x"] - steps["width"]) < 2
+    expect(page.locator("a[rel=next] span")).to_have_text("التالي ←")

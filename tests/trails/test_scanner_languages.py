@@ -220,6 +220,13 @@ def test_an_unknown_card_answers_in_the_browsers_language(client_a, workspace_a,
 
     assert response.status_code == 404
     assert words in response.content.decode()
+    assert html_tag(response.content.decode()) == f'<html lang="{accept[:2]}" dir="ltr">'
+
+
+def test_an_unknown_card_asked_for_in_arabic_reads_right_to_left(client_a, workspace_a):
+    page = client_a.get("/qr/ZZZZZZZZ", HTTP_ACCEPT_LANGUAGE="ar").content.decode()
+
+    assert html_tag(page) == '<html lang="ar" dir="rtl">'
 
 
 def test_a_hostile_accept_language_header_gets_the_main_language(client_a, trail):
