@@ -440,7 +440,9 @@ def _languages_context(trail: Trail, *, current: str, may_edit: bool) -> dict:
         )
         for one in translations:
             report = dap.TranslationReport(one.info, translated=done.get(one.pk, 0), total=len(keys), diagnostics=())
-            tabs.append({"language": one.info, "report": report, "current": current == one.language})
+            # The main document's front matter may have moved to this language since: then this is never shown.
+            hidden = one.language.lower() == trail.language.lower()
+            tabs.append({"language": one.info, "report": report, "current": current == one.language, "hidden": hidden})
     taken = (trail.language, *(one.language for one in translations))
     return {"language_tabs": tabs, "pick_form": TranslationPickForm(taken=taken) if may_edit else None}
 

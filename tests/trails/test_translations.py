@@ -204,3 +204,15 @@ def test_adding_a_language_someone_else_just_added_is_refused_as_stale(owner_a, 
         with pytest.raises(StaleVersion):
             late.set_source(FRENCH.replace("fontaine", "vasque"))
         assert trail.translations.get().stops.get(key="fountain").title == "La fontaine"
+
+
+def test_a_translation_in_the_main_documents_new_language_is_said_never_to_show(owner_a, workspace_a):
+    trail = make_trail(workspace=workspace_a)
+    make_translation(workspace=workspace_a, trail=trail, language="fr", source=FRENCH)
+    assert "never shown" not in owner_a.get(f"/dashboard/trails/{trail.pk}/").content.decode()
+    with schema_context("alpha"):
+        trail.set_source(trail.source.replace("+++\ntitle", '+++\nlanguage = "fr"\ntitle'))
+
+    page = owner_a.get(f"/dashboard/trails/{trail.pk}/").content.decode()
+
+    assert "never shown: the main document is in this language too" in page
