@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/scanner.py            # the product as shipped: gunicorn, the spool (or Redis) and a worker
     .venv/bin/python bench/scanner.py --steps    # also each step of the fast path, from naive up
+    .venv/bin/python bench/scanner.py --multilingual   # a trail in four languages, visitors' Accept-Language mixed
 
 Needs wrk (Debian: apt-get install wrk). Uses DATABASE_URL, or the embedded PostgreSQL under var/ when
 it is unset; with REDIS_URL set, scans go through Redis as in production.
@@ -32,6 +33,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 BENCH_SLUG = "bench"
+BENCH_LANGS_SLUG = "benchlangs"
+LANGUAGES = ("en", "fr", "de", "ja", "ar")
+# Visitors of a multilingual trail: each request asks in the next of these (wrk's Lua script below).
+ACCEPT_LANGUAGES = ("fr-FR,fr;q=0.9,en;q=0.8", "de-DE,de;q=0.9", "en-GB,en;q=0.9", "ja", "ar-EG,ar;q=0.9", "es-ES,es")
 USER_AGENT = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Mobile/15E148 Safari/604.1"
 STEPS = ["naive", "connections", "hosts", "pages", "full"]
 
@@ -44,6 +49,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="wrk runs per server and step; the median is reported")
     parser.add_argument("--steps", action="store_true", help="also measure each step of the fast path")
     parser.add_argument("--port", type=int, default=18765, help="the bare server's; the product's is the next")
+    parser.add_argument(
+        "--multilingual",
+        action="store_true",
+        help="scan a trail with translations (fr, de, ja, ar), each request asking in one of several languages",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -51,7 +61,7 @@ def main() -> int:
     from qrcards.run import prepare
 
     prepare()
-    workspace = _bench_workspace()
+    workspace = _bench_workspace(multilingual=args.multilingual)
     from django_tenants.utils import schema_context
 
     from scans.models import Scan
@@ -94,9 +104,12 @@ def main() -> int:
                     body_file.close()
                     bare = _start(_bare_command(workers), bare_port, step, BARE_BODY_FILE=body_file.name, BARE_CSP=csp)
                     _wait_until_up(bare_port, host, f"/qr/{token}")
+                    if args.multilingual:
+                        sizes = {tag: len(_fetch(scan_port, host, f"/qr/{token}?lang={tag}")[0]) for tag in LANGUAGES}
+                        print("page bytes by language: " + ", ".join(f"{tag} {size}" for tag, size in sizes.items()))
                 for _ in range(args.runs):
                     runs["bare"].append(_wrk(f"http://127.0.0.1:{bare_port}/qr/{token}", host, args))
-                    runs["scan"].append(_wrk(f"http://127.0.0.1:{scan_port}/qr/{token}", host, args))
+                    runs["scan"].append(_wrk(f"http://127.0.0.1:{scan_port}/qr/{token}", host, args, mixed=True))
                 sent = sum(run["sent"] for run in runs["scan"])
             finally:
                 _stop(server)
@@ -125,22 +138,34 @@ def main() -> int:
     return 0
 
 
-def _bench_workspace():
-    """A workspace of its own (made once, kept), so the benchmark's scans stay out of the demo's analytics."""
+def _bench_workspace(*, multilingual: bool):
+    """A workspace of its own (made once, kept), so the benchmark's scans stay out of the demo's analytics.
+
+    The multilingual one has its own workspace: the demo trail with its French translation, and German,
+    Japanese and Arabic ones (the main text under those languages' tags: their pages' own words are translated).
+    """
     from django_tenants.utils import schema_context
 
+    import dap
     from accounts.models import Customer, User
     from accounts.workspaces import create_workspace
-    from trails.demo import DEMO_TRAIL
+    from trails.demo import DEMO_TRAIL, DEMO_TRANSLATIONS, add_translations
     from trails.models import Trail
 
-    workspace = Customer.objects.filter(schema_name=BENCH_SLUG).first()
+    slug = BENCH_LANGS_SLUG if multilingual else BENCH_SLUG
+    workspace = Customer.objects.filter(schema_name=slug).first()
     if workspace is None:
         owner, _ = User.objects.get_or_create(email="bench@qrcards.example")
-        workspace = create_workspace(name="Benchmark", slug=BENCH_SLUG, owner=owner)
-    with schema_context(BENCH_SLUG):
+        workspace = create_workspace(name="Benchmark", slug=slug, owner=owner)
+    with schema_context(slug):
         if not Trail.objects.exists():
             Trail.create_from_markdown(DEMO_TRAIL.read_text(), status=Trail.Status.PUBLISHED)
+        if multilingual:
+            trail = Trail.objects.get()
+            add_translations(trail, DEMO_TRANSLATIONS)
+            for tag in ("de", "ja", "ar"):
+                if not trail.translations.filter(language=tag).exists():
+                    trail.translations.create(language=tag).set_source(dap.relanguage(DEMO_TRAIL.read_text(), tag))
     return workspace
 
 
@@ -210,10 +235,27 @@ def _wait_for_scans(count, at_least: int, *, timeout: float = 120) -> int:
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def _wrk(url: str, host: str, args) -> dict:
+_MIXED_LANGUAGES = """
+local languages = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  wrk.headers["Accept-Language"] = languages[i %% #languages + 1]
+  return wrk.format(nil)
+end
+"""
+
+
+def _wrk(url: str, host: str, args, *, mixed: bool = False) -> dict:
+    script = []
+    if mixed and args.multilingual:
+        lua = Path(tempfile.gettempdir()) / "qrcards-bench-languages.lua"
+        lua.write_text(_MIXED_LANGUAGES % ", ".join(f'"{value}"' for value in ACCEPT_LANGUAGES))
+        script = ["-s", str(lua)]
     out = subprocess.run(
         [
             "wrk",
+            *script,
             f"-t{args.threads}",
             f"-c{args.connections}",
             f"-d{args.seconds}s",

@@ -13,6 +13,7 @@ from dap.assemble import (
     Assembly,
     Diagnostic,
     assemble,
+    relanguage,
     retitle,
     set_front_matter,
 )
@@ -29,6 +30,7 @@ from dap.limits import (
     MAX_STOPS,
     MAX_TABLE_PIPES,
 )
+from dap.translations import LANGUAGES, Language, TranslationReport, compare, is_rtl, language
 
 __all__ = [
     "MAX_BRACKETS",
@@ -42,11 +44,18 @@ __all__ = [
     "MAX_NESTING",
     "MAX_STOPS",
     "MAX_TABLE_PIPES",
+    "LANGUAGES",
     "THEMES",
     "AssembledStop",
     "Assembly",
     "Diagnostic",
+    "Language",
+    "TranslationReport",
     "assemble",
+    "compare",
+    "is_rtl",
+    "language",
+    "relanguage",
     "retitle",
     "set_front_matter",
 ]

@@ -280,6 +280,11 @@ def retitle(text: str, title: str) -> str:
     return set_front_matter(text, "title", title)
 
 
+def relanguage(text: str, language: str) -> str:
+    """The same document with its front-matter language set to `language` (front matter added if there is none)."""
+    return set_front_matter(text, "language", language)
+
+
 def set_front_matter(text: str, key: str, value: str) -> str:
     """The same document with the top-level front-matter `key` set to the string `value`.
 

@@ -55,6 +55,7 @@ from accounts.roles import can
 from lib.outage import database_outage
 from scans import api as scans_api
 from trails import api as trails_api
+from trails import api_translations as trails_translations_api
 from trails.limits import TooManyPreviews
 from trails.models import InvalidDocument, StaleVersion
 from trails.qr import InvalidQrOptions
@@ -865,6 +866,7 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 api.add_router("/trails", trails_api.preview_router, auth=READ_AUTH, tags=["trails"])
 api.add_router("/trails", trails_api.router, tags=["trails"])
 api.add_router("/stops", trails_api.stops_router, tags=["stops"])
+api.add_router("/trails", trails_translations_api.router, tags=["translations"])
 api.add_router("", scans_api.router, tags=["scans"])
 api.add_router("/webhooks", "accounts.api.router", tags=["webhooks"])
 

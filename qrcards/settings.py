@@ -388,7 +388,9 @@ WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS = False
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
-# Our wording over allauth's ("Log in", not "Sign In"): an English catalogue read before the apps' own.
+# The dashboard is in English, with our wording over allauth's ("Log in", not "Sign In") from locale/en; scanner
+# pages are served in the trail's languages (trails/languages.py), their own words from these catalogs
+# (compiled .mo files are committed: no gettext needed to run).
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 

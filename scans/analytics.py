@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+import dap
 from accounts.models import Customer
 from scans import rollups
 from scans.models import DimensionDay, StopDay, TrailDay
@@ -64,6 +65,7 @@ class Filters:
     period: Period
     trail: Trail | None = None
     include_bots: bool = False
+    language: str = ""  # a BCP 47 tag: only scans served in it (counted from raw scans), or "" for all
 
 
 @dataclass
@@ -168,7 +170,7 @@ def _comparison(now: int, before: int, *, days: int) -> str:
 
 
 def _union(
-    table: str, columns: str, live_select: str, *, sources: Sources, workspace: Customer
+    table: str, columns: str, live_select: str, *, sources: Sources, workspace: Customer, language: str = ""
 ) -> tuple[str, str, dict]:
     """A WITH clause, a sub-select of the roll-up rows plus the same rows counted from raw days, and parameters."""
     rolled, raw = sources.rolled, sources.raw
@@ -180,7 +182,7 @@ def _union(
         f"(SELECT {columns} FROM {table} WHERE day BETWEEN %(rolled_first)s AND %(rolled_last)s "  # noqa: S608
         f"UNION ALL SELECT {columns} FROM live)"
     )
-    params = rollups.source_params(first=raw.first, last=raw.last, workspace=workspace)
+    params = rollups.source_params(first=raw.first, last=raw.last, workspace=workspace, language=language)
     return with_sql, rows_sql, params | {"rolled_first": rolled.first, "rolled_last": rolled.last}
 
 
@@ -209,6 +211,7 @@ def trail_day_counts(*, workspace: Customer, filters: Filters, sources: Sources)
         rollups.TRAIL_DAY_SELECT,
         sources=sources,
         workspace=workspace,
+        language=filters.language,
     )
     scans, visitors = _measures(filters.include_bots)
     sql = f"{with_sql} SELECT day, trail_id, {scans}, {visitors}, bot_scans FROM {rows_sql} AS rows"  # noqa: S608
@@ -218,7 +221,12 @@ def trail_day_counts(*, workspace: Customer, filters: Filters, sources: Sources)
 def stop_counts(*, workspace: Customer, filters: Filters, sources: Sources) -> list[tuple]:
     """(stop id, trail id, scans, visitors, funnel visitors), busiest first. The funnel counts people only."""
     with_sql, rows_sql, params = _union(
-        StopDay._meta.db_table, rollups.STOP_DAY_COLUMNS, rollups.STOP_DAY_SELECT, sources=sources, workspace=workspace
+        StopDay._meta.db_table,
+        rollups.STOP_DAY_COLUMNS,
+        rollups.STOP_DAY_SELECT,
+        sources=sources,
+        workspace=workspace,
+        language=filters.language,
     )
     scans, visitors = _measures(filters.include_bots)
     trail_filter = "WHERE trail_id = %(trail)s" if filters.trail else ""
@@ -239,6 +247,7 @@ def dimension_counts(*, workspace: Customer, filters: Filters, sources: Sources)
         rollups.DIMENSION_DAY_SELECT,
         sources=sources,
         workspace=workspace,
+        language=filters.language,
     )
     scans, _ = _measures(filters.include_bots)
     trail_filter = "WHERE trail_id = %(trail)s" if filters.trail else ""
@@ -259,7 +268,7 @@ def build_report(
     today = today or workspace.today()
     period = filters.period
     both = Period(period.previous().first, period.last)
-    if raw_only:
+    if raw_only or filters.language:  # the roll-ups count every language together
         current, overall = Sources.all_raw(period), Sources.all_raw(both)
     else:
         current, overall = Sources.for_period(period, today=today), Sources.for_period(both, today=today)
@@ -342,7 +351,9 @@ def _funnels(stop_rows: list[tuple], *, filters: Filters) -> list[Funnel]:
     return sorted(funnels, key=lambda funnel: (-funnel.starters, funnel.trail.title))
 
 
-UNKNOWN = {"referrer": "Direct or unknown", "country": "Unknown"}
+UNKNOWN = {"referrer": "Direct or unknown", "country": "Unknown", "language": "Unknown (before languages)"}
+# The language served is a breakdown of the same roll-up table; it needs no choice (and no migration) of its own.
+BREAKDOWNS = [*DimensionDay.Dimension.choices, ("language", "Languages")]
 DEVICE_LABELS = dict(
     [("mobile", "Mobile"), ("tablet", "Tablet"), ("desktop", "Desktop"), ("bot", "Bot"), ("other", "Other")]
 )
@@ -353,7 +364,7 @@ def _breakdowns(rows: list[tuple]) -> dict[str, list[Row]]:
     for dimension, value, scans in rows:
         grouped[dimension].append((value, scans))
     result = {}
-    for dimension, label in DimensionDay.Dimension.choices:
+    for dimension, label in BREAKDOWNS:
         values = grouped.get(dimension, [])
         total = sum(scans for _, scans in values)
         result[label] = [
@@ -365,6 +376,8 @@ def _breakdowns(rows: list[tuple]) -> dict[str, list[Row]]:
 def _value_label(dimension: str, value: str) -> str:
     if dimension == "device":
         return DEVICE_LABELS.get(value, value)
+    if dimension == "language" and value:
+        return dap.language(value).label
     return value or UNKNOWN.get(dimension, "Unknown")
 
 

@@ -78,6 +78,7 @@ class ScanOut(Schema):
     visitor: str = Field(description="A daily-salted hash: the same person on the same day, never across days.")
     is_bot: bool
     user_agent: str
+    language: str = Field(description="The language the page was served in (a BCP 47 tag; empty before languages).")
 
 
 class ScanPage(Schema):
@@ -164,6 +165,7 @@ SCAN_FIELDS = (
     "visitor",
     "is_bot",
     "user_agent",
+    "language",
 )
 SCAN_KEYS = tuple(ScanOut.model_fields)
 

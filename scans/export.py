@@ -19,14 +19,14 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def scans_csv(scans: QuerySet[Scan], *, workspace, filename: str) -> StreamingHttpResponse:
     """Raw scans as a streamed CSV, times in the workspace's zone: the dashboard's export and the API's."""
     columns = ["scanned_at", "trail__title", "stop__title", "stop__token", "device", "browser", "os", "country"]
-    columns += ["referrer", "ip", "visitor", "is_bot", "user_agent"]
+    columns += ["referrer", "ip", "visitor", "is_bot", "user_agent", "language"]
     zone = workspace.zone
     rows = (
         (scanned_at.astimezone(zone).isoformat(), *rest)
         for scanned_at, *rest in rows_in_schema(scans.values_list(*columns), workspace.schema_name)
     )
     header = ["scanned_at", "trail", "stop", "token", "device", "browser", "os", "country"]
-    header += ["referrer", "ip_network", "visitor", "is_bot", "user_agent"]
+    header += ["referrer", "ip_network", "visitor", "is_bot", "user_agent", "language"]
     return csv_response(filename, header, rows)
 
 

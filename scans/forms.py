@@ -5,6 +5,7 @@ import datetime
 from django import forms
 from django.core.exceptions import ValidationError
 
+import dap
 from scans.analytics import Filters, Period
 from trails.models import Trail
 
@@ -22,6 +23,10 @@ class AnalyticsFilterForm(forms.Form):
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     trail = forms.ModelChoiceField(queryset=Trail.objects.live(), required=False, empty_label="All trails")
     bots = forms.BooleanField(required=False, label="Include bots")
+    language = forms.ChoiceField(
+        choices=[("", "All languages"), *((language.tag, language.label) for language in dap.LANGUAGES)],
+        required=False,
+    )
 
     def __init__(self, data=None, *, today: datetime.date, **kwargs) -> None:
         super().__init__(data, **kwargs)
@@ -50,4 +55,9 @@ class AnalyticsFilterForm(forms.Form):
             period = Period(data["start"], min(data["end"], self.today))
         else:
             period = Period(self.today - datetime.timedelta(days=int(choice) - 1), self.today)
-        return Filters(period=period, trail=data.get("trail"), include_bots=bool(data.get("bots")))
+        return Filters(
+            period=period,
+            trail=data.get("trail"),
+            include_bots=bool(data.get("bots")),
+            language=data.get("language") or "",
+        )

@@ -53,6 +53,7 @@ class Scan(models.Model):
         max_length=16, blank=True, help_text="Keyed hash of IP and user agent; the key changes daily."
     )
     is_bot = models.BooleanField(default=False)
+    language = models.CharField(max_length=16, blank=True, help_text="The language the page was served in.")
 
     objects = ScanQuerySet.as_manager()
 

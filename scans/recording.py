@@ -62,6 +62,7 @@ class PendingScan:
     country: str
     ip: str
     visitor: str
+    language: str = ""  # last, with a default: lines spooled before it existed still read
 
     def to_line(self) -> bytes:
         """One line of JSON: the fields in order, as a list (asdict's deep copies cost more than the rest)."""
@@ -80,10 +81,10 @@ def new_uid() -> str:
     return str(uuid.UUID(int=value))
 
 
-def record_scan(*, stop_id: int, trail_id: int, request: HttpRequest) -> None:
+def record_scan(*, stop_id: int, trail_id: int, request: HttpRequest, language: str = "") -> None:
     """Record that `request` scanned a stop. Never raises: a failure is logged, the page still shows."""
     try:
-        scan = _pending_scan(stop_id=stop_id, trail_id=trail_id, request=request)
+        scan = _pending_scan(stop_id=stop_id, trail_id=trail_id, request=request, language=language)
         if settings.SCANS_QUEUE == "direct":
             write_scans([scan])
         else:
@@ -114,7 +115,7 @@ def hand_over(line: bytes) -> None:
     _spool.append(line)
 
 
-def _pending_scan(*, stop_id: int, trail_id: int, request: HttpRequest) -> PendingScan:
+def _pending_scan(*, stop_id: int, trail_id: int, request: HttpRequest, language: str = "") -> PendingScan:
     workspace = request.tenant
     ip = request.META.get("REMOTE_ADDR", "")
     address = parse_ip(ip)  # once: the country, the network and the visitor all start from it
@@ -137,6 +138,7 @@ def _pending_scan(*, stop_id: int, trail_id: int, request: HttpRequest) -> Pendi
         # The salt changes at the workspace's midnight, so a visitor is one visitor for one day of its analytics.
         # Without it (the database away since before this process first needed today's) the visitor is unknown.
         visitor=visitor_hash(ip=ip, user_agent=user_agent, salt=salt) if salt else "",
+        language=language,
     )
 
 
@@ -169,7 +171,7 @@ def shutdown() -> None:
 
 _COLUMNS = (
     "uid", "stop_id", "trail_id", "scanned_at", "device", "browser", "os",
-    "user_agent", "referrer", "country", "ip", "visitor", "is_bot",
+    "user_agent", "referrer", "country", "ip", "visitor", "is_bot", "language",
 )  # fmt: skip
 _COLUMN_LIST = sql.SQL(", ").join(map(sql.Identifier, _COLUMNS))
 
@@ -271,4 +273,5 @@ def _scan_row(scan: PendingScan) -> tuple:
         scan.ip or None,
         scan.visitor,
         client.is_bot,
+        scan.language,
     )

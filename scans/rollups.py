@@ -40,9 +40,9 @@ STOP_TABLE = Stop._meta.db_table
 SOURCE_CTES = f"""
 source AS MATERIALIZED (
     SELECT (scanned_at AT TIME ZONE %(tz)s)::date AS day, stop_id, trail_id, is_bot,
-           NULLIF(visitor, '') AS visitor, device, browser, os, country, referrer
+           NULLIF(visitor, '') AS visitor, device, browser, os, country, referrer, language
     FROM {SCAN_TABLE}
-    WHERE scanned_at >= %(start)s AND scanned_at < %(end)s
+    WHERE scanned_at >= %(start)s AND scanned_at < %(end)s AND (%(language)s = '' OR language = %(language)s)
 ),
 starters AS (
     SELECT DISTINCT source.day, source.trail_id, source.visitor
@@ -82,6 +82,7 @@ SELECT day, trail_id, dimension, value,
        count(*) FILTER (WHERE is_bot) AS bot_scans
 FROM source CROSS JOIN LATERAL (VALUES
     ('device', device::text), ('browser', browser::text), ('os', os::text), ('country', country::text),
+    ('language', language::text),
     ('referrer', left(coalesce(lower(substring(referrer from
         '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/?#:]+)')), ''), 255))
 ) AS breakdown(dimension, value)
@@ -99,9 +100,17 @@ LEFT JOIN (SELECT day, count(*) AS scans FROM source GROUP BY day) AS counted ON
 """  # noqa: S608
 
 
-def source_params(*, first: datetime.date, last: datetime.date, workspace: Customer) -> dict[str, object]:
-    """Parameters of SOURCE_CTES for the days `first` to `last`, both included."""
-    return {"tz": workspace.zone.key, "start": workspace.midnight(first), "end": workspace.midnight(last + ONE_DAY)}
+def source_params(
+    *, first: datetime.date, last: datetime.date, workspace: Customer, language: str = ""
+) -> dict[str, object]:
+    """Parameters of SOURCE_CTES for the days `first` to `last`, both included; only scans served in `language`
+    if one is given (roll-ups are built of every language: a language filter counts raw scans)."""
+    return {
+        "tz": workspace.zone.key,
+        "start": workspace.midnight(first),
+        "end": workspace.midnight(last + ONE_DAY),
+        "language": language,
+    }
 
 
 def runs(

@@ -112,6 +112,8 @@ def scans_export(request: HttpRequest) -> StreamingHttpResponse:
     ).order_by("scanned_at", "pk")
     if filters.trail:
         scans = scans.filter(trail=filters.trail)
+    if filters.language:
+        scans = scans.filter(language=filters.language)
     if not filters.include_bots:
         scans = scans.people()
     filename = f"scans-{workspace.schema_name}-{filters.period.first}-{filters.period.last}.csv"

@@ -10,13 +10,15 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Customer, User
 from accounts.workspaces import create_workspace, ensure_public_workspace
-from trails.models import Trail
+from trails.models import Trail, TrailTranslation
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "qrcards-demo"  # noqa: S105 - a development demo, printed by `make run`
 DEMO_OWNER_EMAIL = "owner@demo.example"
 DEMO_STAFF_EMAIL = "staff@qrcards.example"
 DEMO_TRAIL = Path(__file__).with_name("demo.md")
+# The demo trail's translations, one document per language beside the main one.
+DEMO_TRANSLATIONS = {"fr": Path(__file__).with_name("demo.fr.md")}
 
 
 @transaction.atomic
@@ -37,4 +39,12 @@ def seed_demo() -> Customer:
     with schema_context(DEMO_SLUG):
         if not Trail.objects.exists():
             Trail.create_from_markdown(DEMO_TRAIL.read_text(), status=Trail.Status.PUBLISHED)
+        add_translations(Trail.objects.live().order_by("pk").first(), DEMO_TRANSLATIONS)
     return workspace
+
+
+def add_translations(trail: Trail | None, documents: dict[str, Path]) -> None:
+    """Give `trail` the translations it lacks, each read from its file."""
+    for language, path in documents.items():
+        if trail is not None and not trail.translations.filter(language=language).exists():
+            TrailTranslation(trail=trail, language=language).set_source(path.read_text())

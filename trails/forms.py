@@ -53,6 +53,29 @@ class TrailEditorForm(forms.Form):
     def add_document_errors(self, assembly: dap.Assembly) -> None:
         self.add_error("source", _diagnostic_errors(assembly))
 
+    def write_in(self, language: str) -> None:
+        """Have the text area read and write in `language`, right to left for Arabic, Hebrew and the like."""
+        info = dap.language(language)
+        self.fields["source"].widget.attrs.update(lang=info.tag, dir=info.direction)
+
+
+class TranslationPickForm(forms.Form):
+    """Which language to add to a trail: from dap.LANGUAGES, less the ones it has."""
+
+    language = forms.ChoiceField(label="Add a language")
+
+    def __init__(self, *args, taken: tuple[str, ...] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        lowered = {tag.lower() for tag in taken}
+        self.fields["language"].choices = [
+            (language.tag, language.label) for language in dap.LANGUAGES if language.tag.lower() not in lowered
+        ]
+
+
+def translation_starter(trail_source: str, language: str) -> str:
+    """A new translation's text: the main document with its language set, to be translated stop by stop."""
+    return dap.relanguage(trail_source, language)
+
 
 STARTER = """+++
 title = "My new trail"

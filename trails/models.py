@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime
 import secrets
 
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -179,6 +179,8 @@ class Trail(models.Model):
         self.stops.update(position=None)
         for position, part in enumerate(assembled, start=1):
             stop = existing.pop(part.id, None) or Stop(trail=self, key=part.id, token=Stop.objects.unused_token())
+            if stop.pk is None or (stop.title, stop.html) != (part.title[:200], part.html):
+                stop.changed_at = now  # translations older than this may be out of date
             stop.position = position
             stop.title = part.title[:200]
             stop.html = part.html
@@ -250,6 +252,10 @@ class Trail(models.Model):
     def live_stops(self) -> models.QuerySet[Stop]:
         return self.stops.filter(retired_at__isnull=True).order_by("position")
 
+    def languages(self) -> tuple[str, ...]:
+        """The main language first, then the translations' languages in the order they were added."""
+        return (self.language, *self.translations.order_by("pk").values_list("language", flat=True))
+
 
 class StopQuerySet(models.QuerySet):
     def live(self) -> StopQuerySet:
@@ -273,6 +279,9 @@ class Stop(models.Model):
     html = models.TextField(editable=False)
     excerpt = models.CharField(max_length=300, blank=True, editable=False)
     retired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    changed_at = models.DateTimeField(
+        default=timezone.now, editable=False, help_text="When its title or text last changed."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -332,3 +341,95 @@ class Stop(models.Model):
 def _same_text(a: str, b: str) -> bool:
     """Whether two documents say the same: a browser's CRLF line ends and a form's stripped last newline aside."""
     return a.replace("\r\n", "\n").rstrip() == b.replace("\r\n", "\n").rstrip()
+
+
+class TrailTranslation(models.Model):
+    """A trail in another language: its own Markdown document, whose stops match the main one's by id.
+
+    Stops keep their tokens and cards: a translation only gives them another title and text.
+    """
+
+    trail = models.ForeignKey(Trail, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(max_length=16, help_text="A BCP 47 tag, from dap.LANGUAGES.")
+    source = models.TextField(help_text="The translation as one Markdown document.")
+    title = models.CharField(max_length=200)
+    intro_html = models.TextField(blank=True, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["trail", "pk"]
+        constraints = [models.UniqueConstraint(fields=["trail", "language"], name="one_translation_per_language")]
+
+    def __str__(self) -> str:
+        return f"{self.trail} ({self.language})"
+
+    @property
+    def info(self) -> dap.Language:
+        return dap.language(self.language)
+
+    @transaction.atomic
+    def set_source(self, source: str, *, expected_version: int | None = None) -> dap.Assembly:
+        """Assemble and save the translation and its stops; the same exceptions as `Trail.set_source`."""
+        assembly = dap.assemble(source)
+        if not assembly.ok:
+            raise InvalidDocument(assembly)
+        if expected_version is not None and self.pk is not None:
+            current = TrailTranslation.objects.select_for_update().values_list("version", flat=True).get(pk=self.pk)
+            if current != expected_version:
+                raise StaleVersion
+        self.source = source
+        self.title = assembly.title[:200]
+        self.intro_html = assembly.intro_html
+        if self.pk is None:
+            try:
+                with transaction.atomic():
+                    self.save()
+            except IntegrityError:  # someone added this language meanwhile: theirs stays, as for a stale version
+                self.pk = None
+                raise StaleVersion from None
+        else:
+            self.version = F("version") + 1
+            self.save()
+            self.refresh_from_db(fields=["version"])
+        existing = {stop.key: stop for stop in self.stops.select_for_update()}
+        now = timezone.now()
+        for part in assembly.stops:
+            stop = existing.pop(part.id, None) or StopTranslation(translation=self, key=part.id)
+            if stop.pk is None or (stop.title, stop.html) != (part.title[:200], part.html):
+                stop.title, stop.html, stop.excerpt, stop.changed_at = part.title[:200], part.html, part.excerpt, now
+                stop.save()
+        StopTranslation.objects.filter(pk__in=[stop.pk for stop in existing.values()]).delete()
+        return assembly
+
+    def report(self, assembly: dap.Assembly | None = None) -> dap.TranslationReport:
+        """How complete and current this translation (or `assembly`, its unsaved text) is against the trail."""
+        trail = self.trail
+        translated_at = dict(self.stops.values_list("key", "changed_at")) if self.pk else {}
+        main_changed = dict(trail.live_stops().values_list("key", "changed_at"))
+        return dap.compare(
+            dap.assemble(trail.source),
+            assembly or dap.assemble(self.source),
+            tag=self.language,
+            main_changed=main_changed,
+            translated_at=translated_at,
+        )
+
+
+class StopTranslation(models.Model):
+    """One stop's title and text in a translation's language, matched to the stop by its stable id (`key`)."""
+
+    translation = models.ForeignKey(TrailTranslation, on_delete=models.CASCADE, related_name="stops")
+    key = models.CharField("stable id", max_length=64)
+    title = models.CharField(max_length=200)
+    html = models.TextField()
+    excerpt = models.CharField(max_length=300, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["translation", "key"]
+        constraints = [models.UniqueConstraint(fields=["translation", "key"], name="one_stop_per_id_in_translation")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.key})"

@@ -18,6 +18,18 @@ urlpatterns = [
     path("dashboard/trails/<int:pk>/archive", views.trail_archive, name="trail-archive"),
     path("dashboard/trails/<int:pk>/duplicate", views.trail_duplicate, name="trail-duplicate"),
     path("dashboard/trails/<int:pk>/delete", views.trail_delete, name="trail-delete"),
+    path("dashboard/trails/<int:pk>/languages/new", views.translation_pick, name="translation-pick"),
+    path("dashboard/trails/<int:pk>/languages/<str:language>/", views.translation_edit, name="translation-edit"),
+    path(
+        "dashboard/trails/<int:pk>/languages/<str:language>/preview",
+        views.translation_preview,
+        name="translation-preview",
+    ),
+    path(
+        "dashboard/trails/<int:pk>/languages/<str:language>/delete",
+        views.translation_delete,
+        name="translation-delete",
+    ),
     path("dashboard/trails/<int:pk>/cards/", views.trail_cards, name="trail-cards"),
     path("dashboard/trails/<int:pk>/cards/print", views.trail_print, name="trail-print"),
     path("dashboard/trails/<int:pk>/cards.pdf", views.trail_cards_pdf, name="trail-cards-pdf"),

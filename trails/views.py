@@ -3,17 +3,19 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
+from itertools import zip_longest
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 import dap
@@ -24,9 +26,17 @@ from lib.stale import DATABASE_AWAY, StaleIfError
 from scans.recording import record_scan
 from trails.cards import DEFAULT_CALL_TO_ACTION, LAYOUTS, cards_for_stops
 from trails.downloads import card_host, cards_pdf_download, qr_download
-from trails.forms import STARTER, PrintForm, QrOptionsForm, TrailEditorForm
+from trails.forms import (
+    STARTER,
+    PrintForm,
+    QrOptionsForm,
+    TrailEditorForm,
+    TranslationPickForm,
+    translation_starter,
+)
+from trails.languages import SCANNER_LANGUAGES, choose_language
 from trails.limits import TooManyPreviews, count_preview
-from trails.models import InvalidDocument, StaleVersion, Stop, Trail, normalize_token
+from trails.models import InvalidDocument, StaleVersion, Stop, StopTranslation, Trail, TrailTranslation, normalize_token
 from trails.qr import qr_svg, qr_version
 
 # Scanner pages are the same for everyone, so each process keeps the rendered HTML
@@ -38,6 +48,10 @@ PAGE_CACHE_SIZE = 20_000
 # Long trails' cards come a page at a time, so no request spends long drawing codes.
 CARDS_PER_PAGE = 50
 CARDS_PER_PRINT = 100
+STALE_MESSAGE = (
+    "Someone else saved this trail after you opened it. Your text is below, unsaved: "
+    "copy what you need, then reload to see their version."
+)
 # connect-src 'self': the page runs no script, but tools read /robots.txt from within it (Lighthouse's SEO audit).
 SCANNER_CSP = (
     "default-src 'none'; style-src 'self'{accent}; img-src 'self' https: data:; connect-src 'self'; "
@@ -60,6 +74,13 @@ class ScannerPage:
     html: str
     stop_id: int | None = None
     trail_id: int | None = None
+    language: str = ""  # the language it is in
+    languages: tuple[str, ...] = ()  # the trail's, main first: more than one, and each has its own page
+
+    def __setstate__(self, state: list) -> None:
+        """Last good copies kept on disk by an earlier version lack the fields added since: they take defaults."""
+        for field, value in zip_longest(fields(self), state, fillvalue=MISSING):
+            object.__setattr__(self, field.name, field.default if value is MISSING else value)
 
 
 _pages: StaleIfError[ScannerPage] = StaleIfError(
@@ -74,32 +95,108 @@ def forget_pages(**kwargs) -> None:
 
 
 def _scanner_page(request: HttpRequest, token: str) -> ScannerPage:
-    """The page, fresh or from cache; while the database is away its last good copy (else DATABASE_AWAY)."""
+    """The page in the visitor's language, fresh or from cache; while the database is away its last good copy
+    (else DATABASE_AWAY).
+
+    The main language's page says which languages the trail has; each other language's page is kept under
+    its own key, so a single-language trail costs one lookup as before.
+    """
+    key = f"{connection.schema_name}:{token}"
+    page = _pages.get(key, lambda: _render_scanner_page(request, token), keep=_worth_keeping)
+    if len(page.languages) < 2:
+        return page
+    chosen = choose_language(request, page.languages)
+    if chosen == page.language:
+        return page
     return _pages.get(
-        f"{connection.schema_name}:{token}",
-        lambda: _render_scanner_page(request, token),
-        keep=lambda page: page.stop_id is not None or page.status == 410,
+        f"{key}:{chosen}", lambda: _render_scanner_page(request, token, language=chosen), keep=_worth_keeping
     )
 
 
-def _render_scanner_page(request: HttpRequest, token: str) -> ScannerPage:
+def _missing_page(request: HttpRequest) -> ScannerPage:
+    """No card has this token: said in the browser's language, as far as the scanner pages speak it."""
+    language = choose_language(request, SCANNER_LANGUAGES)
+    context = {"workspace": request.tenant, **_language_context("", language, ())}
+    with translation.override(language):
+        return ScannerPage(404, render_to_string("trails/stop_missing.html", context), language=language)
+
+
+def _worth_keeping(page: ScannerPage) -> bool:
+    return page.stop_id is not None or page.status == 410
+
+
+def _render_scanner_page(request: HttpRequest, token: str, *, language: str | None = None) -> ScannerPage:
     workspace = request.tenant
     stop = Stop.objects.select_related("trail").filter(token=token).first()
     if stop is None:
-        return ScannerPage(404, render_to_string("trails/stop_missing.html", {"workspace": workspace}))
+        return _missing_page(request)
     trail = stop.trail
-    if stop.is_retired:
-        first = trail.live_stops().first() if trail.is_open else None
-        context = {"workspace": workspace, "trail": trail, "first": first}
-        return ScannerPage(410, render_to_string("trails/stop_retired.html", context))
-    if not trail.is_open:
-        return ScannerPage(404, render_to_string("trails/stop_not_open.html", {"workspace": workspace, "trail": trail}))
-    previous, following, count = stop.neighbours()
-    # The last stop offers the trail again from its start: one more query, once per cached page.
-    first = trail.live_stops().first() if following is None and previous is not None else None
-    context = {"stop": stop, "number": stop.position, "count": count, "previous": previous, "next": following}
-    html = render_stop_html(workspace=workspace, trail=trail, first=first, **context)
-    return ScannerPage(200, html, stop_id=stop.pk, trail_id=trail.pk)
+    languages = trail.languages()
+    language = language if language in languages else trail.language
+    shared = {"workspace": workspace, "trail": trail, **_language_context(token, language, languages)}
+    # Only a trail with translations lists its languages: a single-language trail's page is cached once, as before.
+    multilingual = {"language": language, "languages": languages if len(languages) > 1 else ()}
+    with translation.override(language):
+        if stop.is_retired:
+            first = trail.live_stops().first() if trail.is_open else None
+            html = render_to_string("trails/stop_retired.html", {**shared, "first": first})
+            return ScannerPage(410, html, **multilingual)
+        if not trail.is_open:
+            return ScannerPage(404, render_to_string("trails/stop_not_open.html", shared), **multilingual)
+        previous, following, count = stop.neighbours()
+        # The last stop offers the trail again from its start: one more query, once per cached page.
+        first = trail.live_stops().first() if following is None and previous is not None else None
+        fallback = None
+        if language != trail.language:
+            fallback = _translate(trail, language, stop=stop, others=[previous, following])
+        html = render_stop_html(
+            workspace=workspace,
+            trail=trail,
+            stop=stop,
+            number=stop.position,
+            count=count,
+            previous=previous,
+            next=following,
+            first=first,
+            extra={**shared, "fallback": fallback},
+        )
+    return ScannerPage(200, html, stop_id=stop.pk, trail_id=trail.pk, **multilingual)
+
+
+def _language_context(token: str, language: str, languages: tuple[str, ...]) -> dict:
+    """What the page needs to read in `language` and lead to the trail's other languages."""
+    info = dap.language(language)
+    context = {"page_language": language, "direction": info.direction}
+    if info.rtl:
+        context["arrows"] = ("→", "←")  # previous points right, next left
+    if len(languages) > 1:
+        context["lang_query"] = f"?lang={language}"
+        context["alternates"] = [
+            {"tag": tag, "name": dap.language(tag).name, "url": f"/qr/{token}?lang={tag}", "current": tag == language}
+            for tag in languages
+        ]
+    return context
+
+
+def _translate(trail: Trail, language: str, *, stop: Stop, others: list[Stop | None]) -> dap.Language | None:
+    """Give `trail`, `stop` and its neighbours their titles and text in `language` (in memory, never saved).
+
+    Returns the main language when `stop` itself has no translation and is shown in it, else None.
+    """
+    found = TrailTranslation.objects.filter(trail=trail, language=language).first()
+    if found is None:
+        return dap.language(trail.language)
+    trail.title, trail.intro_html = found.title, found.intro_html
+    shown = [one for one in (stop, *others) if one is not None]
+    translated = {
+        part.key: part for part in StopTranslation.objects.filter(translation=found, key__in=[s.key for s in shown])
+    }
+    for one in shown:
+        if part := translated.get(one.key):
+            one.title = part.title
+            if one is stop:
+                one.html, one.excerpt = part.html, part.excerpt
+    return None if stop.key in translated else dap.language(trail.language)
 
 
 def render_stop_html(
@@ -112,6 +209,7 @@ def render_stop_html(
     previous: Stop | None,
     next: Stop | None,
     first: Stop | None = None,
+    extra: dict | None = None,
 ) -> str:
     """A stop's scanner page: used for real scans and for the editor's preview alike.
 
@@ -127,6 +225,7 @@ def render_stop_html(
         "count": count,
         "previous": previous,
         "next": next,
+        **(extra or {}),
     }
     return render_to_string("trails/stop.html", context)
 
@@ -136,15 +235,17 @@ def stop_page(request: HttpRequest, token: str) -> HttpResponse:
     """The page a phone lands on when it scans a card. Tokens match in any case."""
     canonical = normalize_token(token)
     if canonical is None:
-        page = ScannerPage(404, render_to_string("trails/stop_missing.html", {"workspace": request.tenant}))
+        page = _missing_page(request)
     else:
         try:
             page = _scanner_page(request, canonical)
         except DATABASE_AWAY:  # and this page was never seen: logged once, by the outage
             return unavailable()
     if page.stop_id is not None:
-        record_scan(stop_id=page.stop_id, trail_id=page.trail_id, request=request)
+        record_scan(stop_id=page.stop_id, trail_id=page.trail_id, request=request, language=page.language)
     response = HttpResponse(page.html, status=page.status)
+    # The same address answers in the visitor's language: shared caches must keep one copy per language asked.
+    response["Vary"] = "Accept-Language"
     # Each visit must reach us to be counted; the CSS is what gets cached.
     response["Cache-Control"] = "no-cache, private"
     response["Content-Security-Policy"] = _scanner_csp(request.tenant)
@@ -209,12 +310,7 @@ def trail_edit(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 trail.set_source(form.cleaned_data["source"], expected_version=form.cleaned_data["version"])
             except StaleVersion:
-                stale = ValidationError(
-                    "Someone else saved this trail after you opened it. Your text is below, unsaved: "
-                    "copy what you need, then reload to see their version.",
-                    code="stale",
-                )
-                form.add_error(None, stale)
+                form.add_error(None, ValidationError(STALE_MESSAGE, code="stale"))
             except InvalidDocument as error:
                 form.add_document_errors(error.assembly)
                 assembly = error.assembly
@@ -227,18 +323,26 @@ def trail_edit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = TrailEditorForm(initial={"source": trail.source, "version": trail.version}, readonly=not may_edit)
     source = form["source"].value() or ""
+    form.write_in(trail.language)
     context = {
         "section": "trails",
         "trail": trail,
         "form": form,
         "may_edit": may_edit,
+        **_languages_context(trail, current=trail.language, may_edit=may_edit),
         **_preview_context(request, source, trail=trail, selected=0, assembly=assembly),
     }
     return render(request, "trails/trail_edit.html", context)
 
 
 def _preview_context(
-    request: HttpRequest, source: str, *, trail: Trail | None, selected: int, assembly: dap.Assembly | None = None
+    request: HttpRequest,
+    source: str,
+    *,
+    trail: Trail | None,
+    selected: int,
+    assembly: dap.Assembly | None = None,
+    language: str | None = None,
 ) -> dict:
     """The assembled document, its diagnostics and the scanner page of one of its stops, unsaved."""
     assembly = assembly or dap.assemble(source)
@@ -253,16 +357,18 @@ def _preview_context(
     selected = min(max(selected, 0), max(len(stops) - 1, 0))
     page = ""
     if stops:
-        page = render_stop_html(
-            workspace=request.tenant,
-            trail=preview_trail,
-            stop=stops[selected],
-            number=selected + 1,
-            count=len(stops),
-            previous=stops[selected - 1] if selected > 0 else None,
-            next=stops[selected + 1] if selected + 1 < len(stops) else None,
-            first=stops[0] if selected > 0 else None,
-        )
+        with translation.override(language or assembly.language):
+            page = render_stop_html(
+                workspace=request.tenant,
+                trail=preview_trail,
+                stop=stops[selected],
+                number=selected + 1,
+                count=len(stops),
+                previous=stops[selected - 1] if selected > 0 else None,
+                next=stops[selected + 1] if selected + 1 < len(stops) else None,
+                first=stops[0] if selected > 0 else None,
+                extra=_language_context("", language or assembly.language, ()),
+            )
     return {"assembly": assembly, "preview_stops": stops, "selected": selected, "preview_page": page}
 
 
@@ -347,6 +453,141 @@ def stop_finder(request: HttpRequest) -> HttpResponse:
         error = "No card here has that code. Check its eight letters and numbers and try again."
     context = {"workspace": request.tenant, "typed": typed, "error": error}
     return render(request, "trails/stop_finder.html", context, status=404 if error else 200)
+
+
+# Translations ----------------------------------------------------------------------------------------------
+
+
+def _languages_context(trail: Trail, *, current: str, may_edit: bool) -> dict:
+    """The language tabs beside the editor: the main document, each translation with how complete it is."""
+    translations = list(trail.translations.all())
+    tabs = [{"language": dap.language(trail.language), "main": True, "current": current == trail.language}]
+    if translations:
+        keys = list(trail.live_stops().values_list("key", flat=True))
+        done = dict(
+            StopTranslation.objects.filter(translation__trail=trail, key__in=keys)
+            .values("translation")
+            .annotate(n=Count("pk"))
+            .values_list("translation", "n")
+        )
+        for one in translations:
+            report = dap.TranslationReport(one.info, translated=done.get(one.pk, 0), total=len(keys), diagnostics=())
+            # The main document's front matter may have moved to this language since: then this is never shown.
+            hidden = one.language.lower() == trail.language.lower()
+            tabs.append({"language": one.info, "report": report, "current": current == one.language, "hidden": hidden})
+    taken = (trail.language, *(one.language for one in translations))
+    return {"language_tabs": tabs, "pick_form": TranslationPickForm(taken=taken) if may_edit else None}
+
+
+def _get_translation(trail: Trail, language: str) -> TrailTranslation:
+    """The trail's translation into `language`, or a new unsaved one if `language` is one we offer."""
+    found = trail.translations.filter(language__iexact=language[:16]).first()
+    if found is not None:
+        return found
+    info = dap.language(language)
+    if language == trail.language or info not in dap.LANGUAGES:
+        raise Http404("No such language.")
+    return TrailTranslation(trail=trail, language=info.tag, source=translation_starter(trail.source, info.tag))
+
+
+@require_GET
+@member_required("edit_trails")
+def translation_pick(request: HttpRequest, pk: int) -> HttpResponse:
+    """The "Add a language" picker: on to the new translation's editor."""
+    trail = _get_trail_for_member(request, pk)
+    form = TranslationPickForm(request.GET, taken=trail.languages())
+    if not form.is_valid():
+        messages.error(request, "Choose a language the trail doesn't have yet.")
+        return redirect("trails:trail-edit", pk=trail.pk)
+    return redirect("trails:translation-edit", pk=trail.pk, language=form.cleaned_data["language"])
+
+
+@require_http_methods(["GET", "POST"])
+@member_required("view_trails")
+def translation_edit(request: HttpRequest, pk: int, language: str) -> HttpResponse:
+    """One translation of a trail as its own Markdown document; saved, its stops go live by id at once."""
+    trail = _get_trail_for_member(request, pk)
+    found = _get_translation(trail, language)
+    may_edit = can(request.membership.role, "edit_trails")
+    assembly = None
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied("Your role can't edit trails.")
+        form = TrailEditorForm(request.POST)
+        if form.is_valid():
+            try:
+                found.set_source(form.cleaned_data["source"], expected_version=form.cleaned_data["version"])
+            except StaleVersion:
+                form.add_error(None, ValidationError(STALE_MESSAGE, code="stale"))
+            except InvalidDocument as error:
+                form.add_document_errors(error.assembly)
+                assembly = error.assembly
+            else:
+                report = found.report()
+                messages.success(request, f"Saved. {report.summary}, version {found.version}.")
+                return redirect("trails:translation-edit", pk=trail.pk, language=found.language)
+    else:
+        initial = {"source": found.source, "version": found.version if found.pk else None}
+        form = TrailEditorForm(initial=initial, readonly=not may_edit)
+    form.write_in(found.language)
+    source = form["source"].value() or ""
+    context = {
+        "section": "trails",
+        "trail": trail,
+        "translation": found,
+        "form": form,
+        "may_edit": may_edit,
+        **_languages_context(trail, current=found.language, may_edit=may_edit),
+        **_translation_preview_context(request, source, translation=found, selected=0, assembly=assembly),
+    }
+    return render(request, "trails/translation_edit.html", context)
+
+
+def _translation_preview_context(
+    request: HttpRequest,
+    source: str,
+    *,
+    translation: TrailTranslation,
+    selected: int,
+    assembly: dap.Assembly | None = None,
+) -> dict:
+    """The translation's own diagnostics, how it stands against the main document, and its scanner page."""
+    assembly = assembly or dap.assemble(source)
+    context = _preview_context(
+        request, source, trail=translation.trail, selected=selected, assembly=assembly, language=translation.language
+    )
+    return {**context, "report": translation.report(assembly), "translation": translation}
+
+
+@require_POST
+@member_required("view_trails")
+def translation_preview(request: HttpRequest, pk: int, language: str) -> HttpResponse:
+    """The translation editor's live preview: assembled and compared as you type, nothing saved."""
+    try:
+        count_preview(request)
+    except TooManyPreviews:
+        response = render(request, "trails/_preview_paused.html", status=429)
+        response["Retry-After"] = str(TooManyPreviews.retry_after)
+        return response
+    trail = _get_trail_for_member(request, pk)
+    found = _get_translation(trail, language)
+    try:
+        selected = int(request.POST.get("preview_stop", "0"))
+    except ValueError:
+        selected = 0
+    source = request.POST.get("source", "")[: dap.MAX_DOCUMENT_BYTES + 1]
+    context = _translation_preview_context(request, source, translation=found, selected=selected)
+    return render(request, "trails/_translation_preview.html", context)
+
+
+@require_POST
+@member_required("edit_trails")
+def translation_delete(request: HttpRequest, pk: int, language: str) -> HttpResponse:
+    trail = _get_trail_for_member(request, pk)
+    found = get_object_or_404(trail.translations, language__iexact=language[:16])
+    found.delete()
+    messages.success(request, f"Removed the {found.info.english} translation; its cards show the main language.")
+    return redirect("trails:trail-edit", pk=trail.pk)
 
 
 # QR codes and printable cards ------------------------------------------------------------------------------

@@ -12,17 +12,21 @@ from django_tenants.utils import schema_context
 
 from qrcards.api import api
 from tests.api.conftest import api_client
-from tests.fixtures.trails import trail_markdown
+from tests.fixtures.trails import make_translation, trail_markdown
 from trails.models import Trail
 
 NEW_TRAIL = {"source": trail_markdown(title="Harbour Walk")}
 EDITED_TRAIL = {"source": trail_markdown(title="Old Town Walk, revised")}
+TRANSLATION = "## La fontaine {#fountain}\nEau.\n"
+EDITED_TRANSLATION = {"source": "## La fontaine {#fountain}\nDe l'eau.\n"}
 
 
 @dataclass(frozen=True)
 class Endpoint:
     method: str
-    path: str  # {trail} and {stop} are filled in with a trail of workspace A and its first stop
+    path: (
+        str  # {trail}, {stop} and {language} are filled in with a trail of workspace A, its first stop, its translation
+    )
     body: dict | None = None
     writes: bool = False
 
@@ -45,6 +49,10 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/trails/{trail}/cards.pdf"),
     Endpoint("GET", "/api/v1/trails/{trail}/qr.zip"),
     Endpoint("GET", "/api/v1/stops/{token}"),
+    Endpoint("GET", "/api/v1/trails/{trail}/translations"),
+    Endpoint("GET", "/api/v1/trails/{trail}/translations/{language}"),
+    Endpoint("PUT", "/api/v1/trails/{trail}/translations/{language}", EDITED_TRANSLATION, writes=True),
+    Endpoint("DELETE", "/api/v1/trails/{trail}/translations/{language}", writes=True),
     Endpoint("GET", "/api/v1/scans"),
     Endpoint("GET", "/api/v1/scans/export.csv"),
     Endpoint("GET", "/api/v1/stats"),
@@ -57,17 +65,25 @@ SCHEMA_A = "alpha"
 def call(client: Client, endpoint: Endpoint, trail: Trail, **extra):
     with schema_context(SCHEMA_A):
         stop = trail.live_stops().first()
-    path = endpoint.path.format(trail=trail.pk, stop=stop.pk, token=stop.token.lower())
+    path = endpoint.path.format(trail=trail.pk, stop=stop.pk, token=stop.token.lower(), language="fr")
     if endpoint.body is None:
         return client.generic(endpoint.method, path, **extra)
     return client.generic(endpoint.method, path, json.dumps(endpoint.body), content_type="application/json", **extra)
 
 
+@pytest.fixture(autouse=True)
+def _translated(trail_a, workspace_a):
+    """Trail A has a French translation, for the endpoints that read, replace or delete one."""
+    make_translation(workspace=workspace_a, trail=trail_a, language="fr", source=TRANSLATION)
+
+
 def _trail_state(trail: Trail) -> tuple:
-    """What a refused write must leave as it was: the trail's document, its deletion, the number of trails."""
+    """What a refused write must leave as it was: the trail's document, its deletion, the number of trails,
+    and its translations."""
     with schema_context(SCHEMA_A):
         fresh = Trail.objects.get(pk=trail.pk)
-        return fresh.source, fresh.deleted_at, Trail.objects.count()
+        translations = list(fresh.translations.values_list("language", "source"))
+        return fresh.source, fresh.deleted_at, Trail.objects.count(), translations
 
 
 def test_the_table_lists_every_operation_of_the_api():

@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.fixtures.scans import make_scan
-from tests.fixtures.trails import trail_markdown
+from tests.fixtures.trails import make_translation, trail_markdown
 
 CHECKS = [
     not_a_server_error,
@@ -64,11 +64,12 @@ def api_headers(workspace_a, keys) -> dict[str, str]:
 
 @pytest.fixture
 def existing_ids(trail_a, workspace_a) -> dict[str, int | str]:
-    """A real trail and stop (with a scan), so valid requests reach past the 404 to the code that answers them."""
+    """A real trail, stop (with a scan) and translation, so valid requests reach past the 404 to the code that answers them."""
     with schema_context(workspace_a.schema_name):
         stop = trail_a.live_stops().first()
     make_scan(workspace=workspace_a, stop=stop, at=trail_a.created_at)
-    return {"trail_id": trail_a.pk, "stop_id": stop.pk, "token": stop.token.lower()}
+    make_translation(workspace=workspace_a, trail=trail_a, language="fr", source="## La fontaine {#fountain}\nEau.\n")
+    return {"trail_id": trail_a.pk, "stop_id": stop.pk, "token": stop.token.lower(), "language": "fr"}
 
 
 @pytest.fixture

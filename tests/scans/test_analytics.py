@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import re
 from zoneinfo import ZoneInfo
 
@@ -205,3 +207,48 @@ def test_a_custom_range_shows_those_days(client_a, workspace_a, cast):
     response = client_a.get(f"/dashboard/analytics/?range=custom&start={day}&end={day}")
 
     assert "Scans 1 " in text_of(response)
+
+
+def test_scans_are_counted_by_the_language_served_on_closed_days_and_today(workspace_a, cast, client_a):
+    fountain = stops_of(make_trail(workspace=workspace_a), workspace_a)[0]
+    for language, at in (("fr", days_ago(1)), ("fr", days_ago(0, hour=0)), ("en", days_ago(2)), ("", days_ago(3))):
+        make_scan(workspace=workspace_a, stop=fountain, at=at, language=language)
+    make_scan(workspace=workspace_a, stop=fountain, at=days_ago(1), language="ja", is_bot=True)
+
+    report = report_for(workspace_a, days=7)
+
+    assert {row.label: row.scans for row in report.breakdowns["Languages"]} == {
+        "Français (French)": 2,
+        "English": 1,
+        "Unknown (before languages)": 1,
+    }
+    client_a.force_login(cast.viewer)
+    page = text_of(client_a.get("/dashboard/analytics/?days=7"))
+    assert "Languages" in page and "Français (French)" in page
+
+
+def test_the_language_filter_counts_only_scans_served_in_that_language(workspace_a, cast, client_a):
+    fountain, tower, _ = stops_of(make_trail(workspace=workspace_a), workspace_a)
+    make_scan(workspace=workspace_a, stop=fountain, at=days_ago(2), visitor="a", language="fr")
+    make_scan(workspace=workspace_a, stop=tower, at=days_ago(0, hour=0), visitor="a", language="fr")
+    make_scan(workspace=workspace_a, stop=fountain, at=days_ago(1), visitor="b", language="de")
+    make_scan(workspace=workspace_a, stop=fountain, at=days_ago(1), visitor="c", language="")
+    today = workspace_a.today()
+    period = Period(today - datetime.timedelta(days=6), today)
+
+    with schema_context(workspace_a.schema_name):
+        french = build_report(workspace=workspace_a, filters=Filters(period, language="fr"), today=today)
+
+    assert (french.scans, french.visitors) == (2, 2)
+    assert {row.label: row.scans for row in french.stops} == {
+        "The Fountain · Old Town Walk": 1,
+        "Clock Tower · Old Town Walk": 1,
+    }
+    assert [row.label for row in french.breakdowns["Languages"]] == ["Français (French)"]
+    client_a.force_login(cast.viewer)
+    page = client_a.get("/dashboard/analytics/?range=7&language=de")
+    assert '<option value="de" selected>Deutsch (German)</option>' in page.content.decode()
+    assert "Deutsch (German)" in text_of(page)
+    export = b"".join(client_a.get("/dashboard/analytics/scans.csv?range=7&language=de").streaming_content).decode()
+    (german,) = list(csv.DictReader(io.StringIO(export)))
+    assert (german["visitor"], german["language"]) == ("b", "de")

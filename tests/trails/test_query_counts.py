@@ -10,7 +10,7 @@ from django_tenants.utils import schema_context
 
 from accounts.middleware import forget_hosts
 from scans.models import Scan
-from tests.fixtures.trails import make_trail, trail_markdown
+from tests.fixtures.trails import make_trail, make_translation, trail_markdown
 from trails.views import forget_pages
 
 PAGES = [
@@ -29,21 +29,29 @@ PAGES = [
     "/api/v1/trails/{trail}/stops",
     "/api/v1/stats?trail={trail}",
     "/api/v1/scans?trail={trail}",
+    "/qr/{token}?lang=fr",
+    "/dashboard/trails/{trail}/languages/fr/",
+    "/dashboard/analytics/?trail={trail}&language=fr",
+    "/api/v1/trails/{trail}/translations",
+    "/api/v1/trails/{trail}/translations/fr",
 ]
 
 
 @pytest.fixture
 def trails(workspace_a):
-    """A trail of 3 stops and one of 300, each with a scan at every stop."""
+    """A trail of 3 stops and one of 300, each with a scan at every stop and a French translation."""
     made = {}
     for size in (3, 300):
         stops = [(f"s{i}", f"Stop {i}") for i in range(size)]
         trail = make_trail(workspace=workspace_a, source=trail_markdown(title=f"{size} stops", stops=stops))
+        french = trail_markdown(title=f"{size} étapes", stops=[(key, f"Étape {i}") for i, (key, _) in enumerate(stops)])
+        make_translation(workspace=workspace_a, trail=trail, language="fr", source=french)
         with schema_context(workspace_a.schema_name):
             made[size] = (trail, list(trail.live_stops()))
             now = timezone.now()
             Scan.objects.bulk_create(
-                Scan(stop=stop, trail=trail, scanned_at=now, visitor=f"v{stop.pk}") for stop in made[size][1]
+                Scan(stop=stop, trail=trail, scanned_at=now, visitor=f"v{stop.pk}", language="fr")
+                for stop in made[size][1]
             )
     return made
 
