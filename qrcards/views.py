@@ -60,14 +60,14 @@ def _redis_answers() -> bool:
     return True
 
 
-# What crawlers may read. The public site is for everyone. A workspace host serves its dashboard, API,
-# admin and log-in pages to its members only, so none is indexed; its scanner pages (/qr/) stay open:
-# they are what the organisation put up in public, and the bot scans crawlers make are flagged and left
-# out of the analytics anyway.
+# What crawlers may read. The public site is for everyone. On a workspace host the API and the staff admin
+# are kept out; the dashboard is not listed because no crawler ever sees it: it answers a visitor without a
+# session with a redirect to the log-in page, and that page says `noindex` (search engines drop a page on
+# `noindex`; a robots.txt line only stops the crawl, and a blocked URL can still be listed from links to it).
+# Scanner pages (/qr/) stay open: they are what the organisation put up in public, and the bot scans
+# crawlers make are flagged and left out of the analytics anyway.
 PUBLIC_ROBOTS = "User-agent: *\nDisallow: /admin/\nDisallow: /workspaces/\nAllow: /\n"
-WORKSPACE_ROBOTS = (
-    "User-agent: *\nDisallow: /dashboard/\nDisallow: /api/\nDisallow: /admin/\nDisallow: /accounts/\nAllow: /qr/\n"
-)
+WORKSPACE_ROBOTS = "User-agent: *\nDisallow: /api/\nDisallow: /admin/\nAllow: /\n"
 
 
 @require_safe

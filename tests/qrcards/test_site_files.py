@@ -36,12 +36,21 @@ def test_the_public_site_may_be_indexed_but_not_its_admin(cast, db):
     assert not robots.can_fetch("Googlebot", "https://qrcards.localhost/admin/")
 
 
-def test_a_workspace_host_keeps_crawlers_out_of_its_dashboard_api_and_admin_but_not_its_scanner_pages(cast, db):
+def test_a_workspace_host_keeps_crawlers_out_of_its_api_and_admin_but_not_its_scanner_pages(cast, db):
     robots = _robots(host_client(cast.workspace_a))
 
-    for path in ("/dashboard/", "/dashboard/analytics/", "/api/v1/trails", "/admin/", "/accounts/login/"):
+    for path in ("/api/v1/trails", "/admin/"):
         assert not robots.can_fetch("Googlebot", f"https://alpha.qrcards.localhost{path}"), path
     assert robots.can_fetch("Googlebot", "https://alpha.qrcards.localhost/qr/ABCD2345")
+
+
+def test_a_crawler_asking_for_a_dashboard_is_sent_to_a_log_in_page_that_search_engines_must_not_list(cast, db):
+    crawler = host_client(cast.workspace_a)
+
+    for path in ("/dashboard/", "/dashboard/analytics/", "/dashboard/trails/"):
+        response = crawler.get(path, follow=True)
+        assert response.redirect_chain and response.request["PATH_INFO"] == "/accounts/login/", path
+        assert '<meta name="robots" content="noindex">' in response.content.decode(), path
 
 
 def test_pages_describe_themselves_and_link_their_icons(cast, db):
