@@ -22,6 +22,7 @@ import dap
 from accounts.middleware import unavailable
 from accounts.permissions import member_required
 from accounts.roles import can
+from accounts.workspaces import workspace_url
 from lib.stale import DATABASE_AWAY, StaleIfError
 from scans.recording import record_scan
 from trails.cards import DEFAULT_CALL_TO_ACTION, LAYOUTS, cards_for_stops
@@ -133,7 +134,9 @@ def _render_scanner_page(request: HttpRequest, token: str, *, language: str | No
     trail = stop.trail
     languages = trail.languages()
     language = language if language in languages else trail.language
-    shared = {"workspace": workspace, "trail": trail, **_language_context(token, language, languages)}
+    # The alternates name the workspace's own address (the one its cards print), whichever host asked first.
+    site = workspace_url(request, workspace, "")
+    shared = {"workspace": workspace, "trail": trail, **_language_context(token, language, languages, site=site)}
     # Only a trail with translations lists its languages: a single-language trail's page is cached once, as before.
     multilingual = {"language": language, "languages": languages if len(languages) > 1 else ()}
     with translation.override(language):
@@ -163,8 +166,12 @@ def _render_scanner_page(request: HttpRequest, token: str, *, language: str | No
     return ScannerPage(200, html, stop_id=stop.pk, trail_id=trail.pk, **multilingual)
 
 
-def _language_context(token: str, language: str, languages: tuple[str, ...]) -> dict:
-    """What the page needs to read in `language` and lead to the trail's other languages."""
+def _language_context(token: str, language: str, languages: tuple[str, ...], *, site: str = "") -> dict:
+    """What the page needs to read in `language` and lead to the trail's other languages.
+
+    `site` (scheme and host) makes the hreflang alternates whole URLs, as search engines want them; the
+    switcher's links stay on the host the visitor came to.
+    """
     info = dap.language(language)
     context = {"page_language": language, "direction": info.direction}
     if info.rtl:
@@ -172,7 +179,13 @@ def _language_context(token: str, language: str, languages: tuple[str, ...]) -> 
     if len(languages) > 1:
         context["lang_query"] = f"?lang={language}"
         context["alternates"] = [
-            {"tag": tag, "name": dap.language(tag).name, "url": f"/qr/{token}?lang={tag}", "current": tag == language}
+            {
+                "tag": tag,
+                "name": dap.language(tag).name,
+                "url": f"/qr/{token}?lang={tag}",
+                "canonical": f"{site}/qr/{token}?lang={tag}",
+                "current": tag == language,
+            }
             for tag in languages
         ]
     return context

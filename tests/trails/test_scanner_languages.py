@@ -131,13 +131,15 @@ def test_an_arabic_page_reads_right_to_left_with_its_arrows_turned(client_a, tra
     assert "المحطة 2 من 3" in page
 
 
-def test_the_switcher_and_alternates_list_every_language_in_its_own_name(client_a, trail):
+def test_the_switcher_and_alternates_list_every_language_in_its_own_name(client_a, trail, workspace_a):
     fountain = stops(trail)[0]
 
     page = get(client_a, fountain, accept="de").content.decode()
 
     for tag, name in (("en", "English"), ("fr", "Français"), ("de", "Deutsch"), ("ar", "العربية")):
-        assert f'<link rel="alternate" hreflang="{tag}" href="/qr/{fountain.token}?lang={tag}">' in page
+        # Search engines want whole URLs, on the workspace's own address.
+        alternate = f"http://{workspace_a.primary_host}/qr/{fountain.token}?lang={tag}"
+        assert f'<link rel="alternate" hreflang="{tag}" href="{alternate}">' in page
         assert f">{name}</a>" in page
     assert f'<a aria-current="true" lang="de" href="/qr/{fountain.token}?lang=de">Deutsch</a>' in page
     assert "<script" not in page
