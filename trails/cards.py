@@ -115,6 +115,7 @@ TRAIL = TextStyle(SANS_BOLD, 7.5, max_lines=1)
 NUMBER = TextStyle(SANS_BOLD, 7.5, max_lines=1)
 TITLE = TextStyle(SANS_BOLD, 12, max_lines=3)
 ACTION = TextStyle(SANS, 8, max_lines=2, colour=MUTED)
+LANGUAGES = TextStyle(SANS, 6.5, max_lines=1, colour=MUTED)
 FALLBACK_LABEL = TextStyle(SANS, 6, max_lines=1, colour=MUTED)
 FALLBACK = TextStyle(MONO_BOLD, 11, max_lines=1)
 
@@ -136,6 +137,7 @@ class Card:
     number: int
     count: int
     call_to_action: str = DEFAULT_CALL_TO_ACTION
+    languages: str = ""  # a trail in several languages says which: "English · Français · Deutsch"
 
     @property
     def fallback(self) -> tuple[str, str]:
@@ -159,6 +161,7 @@ def cards_for_stops(
     first: int = 1,
     count: int | None = None,
     call_to_action: str = "",
+    languages: str = "",
 ) -> list[Card]:
     """One card per stop, numbered in the order given (a trail's `live_stops()`) from `first`.
 
@@ -174,6 +177,7 @@ def cards_for_stops(
             number=number,
             count=len(stops) if count is None else count,
             call_to_action=call_to_action or DEFAULT_CALL_TO_ACTION,
+            languages=languages,
         )
         for number, stop in enumerate(stops, start=first)
     ]
@@ -424,7 +428,13 @@ class CardDesign:
         number = replace(NUMBER.scaled(self.scale), colour=self.accent)
         below = _draw_text(canvas, f"Stop {card.number} of {card.count}", number, x=x, top=top, width=width)
         below = _draw_text(canvas, card.stop_title, TITLE.scaled(self.scale), x=x, top=below - gap / 2, width=width)
-        _draw_text(canvas, card.call_to_action, ACTION.scaled(self.scale), x=x, top=below - gap, width=width)
+        action = ACTION.scaled(self.scale)
+        if not card.languages:
+            _draw_text(canvas, card.call_to_action, action, x=x, top=below - gap, width=width)
+            return
+        # The call to action's second line goes to the languages: the card's words take no more room.
+        below = _draw_text(canvas, card.call_to_action, replace(action, max_lines=1), x=x, top=below - gap, width=width)
+        _draw_text(canvas, card.languages, LANGUAGES.scaled(self.scale), x=x, top=below, width=width)
 
     def _draw_fallback(self, canvas: Canvas, card: Card, inner: Box) -> None:
         """For people who can't scan: a small label, then the address and the code in large capitals."""

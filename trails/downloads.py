@@ -68,6 +68,7 @@ def cards_pdf_download(
         first=first,
         count=count,
         call_to_action=trail.call_to_action,
+        languages=trail.printed_languages(),
     )
     pdf = cards_pdf(
         cards=cards,

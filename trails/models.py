@@ -256,6 +256,11 @@ class Trail(models.Model):
         """The main language first, then the translations' languages in the order they were added."""
         return (self.language, *self.translations.order_by("pk").values_list("language", flat=True))
 
+    def printed_languages(self) -> str:
+        """What its cards say of its languages, each in its own name ("English · Français"); "" with one."""
+        languages = self.languages()
+        return " · ".join(dap.language(tag).name for tag in languages) if len(languages) > 1 else ""
+
 
 class StopQuerySet(models.QuerySet):
     def live(self) -> StopQuerySet:

@@ -672,6 +672,7 @@ def trail_print(request: HttpRequest, pk: int) -> HttpResponse:
         first=page.start_index(),
         count=page.paginator.count,
         call_to_action=trail.call_to_action,
+        languages=trail.printed_languages(),
     )
     options = request.GET.copy()
     options.pop("page", None)

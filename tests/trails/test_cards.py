@@ -212,6 +212,17 @@ def test_each_card_in_each_layout_shows_everything_a_visitor_needs(layout):
     assert f"{address} · {code}" in text
 
 
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_a_card_of_a_trail_in_several_languages_lists_them_in_their_own_names(layout):
+    card = replace(replace_action(THIRTY[0], "Scan to hear the bells"), languages="English · Français · Deutsch")
+    pdf = pypdfium2.PdfDocument(cards_pdf(cards=[card], paper=layout))
+
+    text = " ".join(pdf[0].get_textpage().get_text_range().split())
+
+    assert "English · Français · Deutsch" in text and "Scan to hear the bells" in text
+    assert set(decoded(pdf[0])) == {card.url}
+
+
 def replace_action(card: Card, action: str) -> Card:
     return replace(card, call_to_action=action)
 

@@ -9,7 +9,7 @@ import zxingcpp
 from django_tenants.utils import schema_context
 from PIL import Image
 
-from tests.fixtures.trails import make_trail
+from tests.fixtures.trails import make_trail, make_translation
 
 
 def decode(image: Image.Image) -> list[str]:
@@ -94,6 +94,18 @@ def test_the_cards_pdf_holds_every_stops_code(owner_a, trail_a):
     with schema_context("alpha"):
         expected = {f"HTTP://ALPHA.QRCARDS.LOCALHOST/QR/{s.token}" for s in trail_a.live_stops()}
     assert set(decode(image)) == expected
+
+
+def test_the_cards_of_a_trail_in_several_languages_list_them_on_paper_and_in_the_print_view(
+    owner_a, trail_a, workspace_a
+):
+    make_translation(workspace=workspace_a, trail=trail_a, language="fr", source="## La fontaine {#fountain}\nEau.\n")
+
+    pdf = pypdfium2.PdfDocument(owner_a.get(f"/dashboard/trails/{trail_a.pk}/cards.pdf").content)
+    printed = owner_a.get(f"/dashboard/trails/{trail_a.pk}/cards/print").content.decode()
+
+    assert "English · Français" in " ".join(pdf[0].get_textpage().get_text_range().split())
+    assert '<p class="languages">English · Français</p>' in printed
 
 
 def test_the_print_view_shows_each_card_with_its_code(owner_a, trail_a):
