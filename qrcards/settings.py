@@ -156,6 +156,10 @@ TENANT_DOMAIN_MODEL = "accounts.Domain"
 PUBLIC_SCHEMA_URLCONF = "qrcards.urls_public"
 ROOT_URLCONF = "qrcards.urls_tenant"
 TENANT_LIMIT_SET_CALLS = True
+# `migrate_schemas` skips schemas that have every migration and migrates the others this many at a time
+# (accounts/schemas.py: SkippingExecutor). Each process holds a database connection while it runs.
+GET_EXECUTOR_FUNCTION = "accounts.schemas.get_executor"
+TENANT_MULTIPROCESSING_MAX_PROCESSES = env_int("MIGRATION_PROCESSES", 4)
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
