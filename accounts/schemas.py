@@ -159,7 +159,7 @@ def schemas_behind(schemas: list[str], *, expected: set[tuple[str, str]] | None 
                 for schema in chunk
             )
             cursor.execute(
-                f"WITH expected (app, name) AS (SELECT * FROM unnest(%s::text[], %s::text[])) {union}",
+                f"WITH expected (app, name) AS (SELECT * FROM unnest(%s::text[], %s::text[])) {union}",  # noqa: S608
                 [[app for app, _ in pairs], [name for _, name in pairs], *chunk],
             )
             current.update(schema for schema, count in cursor.fetchall() if count == len(pairs))

@@ -160,7 +160,7 @@ TENANT_LIMIT_SET_CALLS = True
 # (accounts/schemas.py: SkippingExecutor). Each process holds a database connection while it runs.
 GET_EXECUTOR_FUNCTION = "accounts.schemas.get_executor"
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env_int("MIGRATION_PROCESSES", 4)
-DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+DATABASE_ROUTERS = ["qrcards.routers.ReplicaRouter", "django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
     # First: nothing behind it ever sees a NUL in the address.
@@ -233,6 +233,14 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A streaming replica of the database, for analytics reads (qrcards/routers.py). Not migrated: it replays the primary.
+if _replica_url := env_str("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        _replica_url,
+        engine="django_tenants.postgresql_backend",
+        conn_max_age=env_int("CONN_MAX_AGE", 600),
+        conn_health_checks=True,
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")

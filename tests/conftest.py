@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-pytest_plugins = ["tests.fixtures.workspaces", "tests.fixtures.trails", "tests.fixtures.browser", "tests.fixtures.dns"]
+pytest_plugins = [
+    "tests.fixtures.workspaces",
+    "tests.fixtures.trails",
+    "tests.fixtures.browser",
+    "tests.fixtures.dns",
+    "tests.fixtures.replica",
+]
 
 
 @pytest.fixture(scope="session", autouse=True)
