@@ -33,6 +33,10 @@ BATCH_SIZE = 1000
 IDLE_WAIT_SECONDS = 0.2
 GATHER_SECONDS = 0.25
 MAX_RETRY_WAIT_SECONDS = 5.0
+# A PostgreSQL backend caches the catalog entries of every table it touches, in every schema, for its lifetime:
+# about 0.1 MB a workspace (bench/scale.py). The writer touches any workspace scanned, so it opens a fresh
+# connection after this many distinct schemas, which bounds its backend's memory at a few tens of MB.
+SCHEMAS_PER_CONNECTION = 200
 
 
 class ScanWriter:
@@ -46,6 +50,7 @@ class ScanWriter:
         self.database = Outage("database", logger)
         self.redis = Outage("Redis", logger)
         self._failures = 0
+        self._schemas: set[str] = set()  # touched through the current database connection
 
     def step(self, *, wait: bool = True) -> int:
         """Write one batch; returns how many scans it held. With `wait`, an empty queue is waited on a little."""
@@ -65,6 +70,7 @@ class ScanWriter:
             return 0
         self.database.recovered()
         self._failures = 0
+        self._recycle_connection({scan.schema for scan in scans})
         self.unwritten = []
         self._acknowledge(entries)
         if wait and len(entries) < BATCH_SIZE:
@@ -76,6 +82,13 @@ class ScanWriter:
                 "%d of %d scans were stored already (a replay after a restart)", len(scans) - stored, len(scans)
             )
         return len(entries)
+
+    def _recycle_connection(self, schemas: set[str]) -> None:
+        """Close the connection once it has touched SCHEMAS_PER_CONNECTION schemas; the next batch opens another."""
+        self._schemas |= schemas
+        if len(self._schemas) >= SCHEMAS_PER_CONNECTION and not connection.in_atomic_block:
+            connection.close()
+            self._schemas.clear()
 
     def _read(self, *, wait: bool) -> list[queue.Entry]:
         entries = self.spool.read(BATCH_SIZE)
