@@ -16,8 +16,8 @@ when unset), grows it step by step, and prints at each step, side by side:
                  200 and 1,000 workspaces' scans and stops, as the scan writer does (it reconnects after 200)
   sign-in        the workspace finder (the public "Log in"), the staff admin's workspace list and its search,
                  and the workspace list of a person who belongs to 50 workspaces
-Steps past --max are extrapolated from the last two measured (linear), marked "~", and said so (throughput is not
-extrapolated).
+Steps past --max are extrapolated from the last two measured (linear; flat where they show no growth; per schema
+for the migrations measured once), marked "~", and said so (throughput is not extrapolated).
 Then, in one workspace: --scans scans over 400 days made with generate_series (in SQL, a million at a time), the
 roll-ups built, the analytics page for 30 and 365 days, the raw scans export of 30 days, and the retention purge
 of the oldest month. The database is dropped at the end (--keep keeps it).
@@ -429,7 +429,10 @@ def print_table(rows: list[dict], steps: list[int], *, extrapolate: bool = False
                 shown.append(_extrapolated(rows, count))
     print()
     if extrapolate:
-        print(f"Rows past {rows[-1]['count']:,} workspaces are extrapolated (~) from the last two measured, linearly.")
+        print(
+            f"Rows past {rows[-1]['count']:,} workspaces are extrapolated (~) from the last two measured, linearly"
+            " (flat where they show no growth); throughput is not extrapolated."
+        )
     print(
         "prov: provisioning median/p95 of the last 50; noop: migrate_schemas with nothing to do (dt: django-tenants'"
         " own executor); new mig: one new migration; bare/scan: requests/s spread over every workspace; wrk MB: USS per"
@@ -451,19 +454,23 @@ def print_table(rows: list[dict], steps: list[int], *, extrapolate: bool = False
 NOT_EXTRAPOLATED = {"bare_rps", "scan_rps", "scan_vs_bare", "scan_p99_ms"}
 
 
+# Paid once per schema (Django's migrate in each): with one point, proportional to the number of workspaces.
+PER_SCHEMA = {"noop_standard_s", "new_migration_s"}
+
+
 def _extrapolated(rows: list[dict], count: int) -> dict:
+    """Linear through the last two measured points; flat where they show no growth (noise), or with one point."""
     row = {"count": count, "extrapolated": True}
     for key, _, _ in COLUMNS[1:]:
         points = [(r["count"], r[key]) for r in rows if r.get(key) is not None]
-        if not points:
+        if not points or key in NOT_EXTRAPOLATED:
             continue
-        if key in NOT_EXTRAPOLATED:
+        (x2, y2) = points[-1]
+        if len(points) == 1:
+            row[key] = y2 * count / x2 if key in PER_SCHEMA else y2
             continue
-        if key == "backend_mb_1000" or len(points) == 1:
-            row[key] = points[-1][1]  # per connection, not per database; or one point: flat
-            continue
-        (x1, y1), (x2, y2) = points[-2], points[-1]
-        row[key] = max(0.0, y2 + (y2 - y1) / (x2 - x1) * (count - x2))
+        (x1, y1) = points[-2]
+        row[key] = y2 + max(0.0, (y2 - y1) / (x2 - x1)) * (count - x2)
     return row
 
 
