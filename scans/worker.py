@@ -142,17 +142,27 @@ class Job:
     claim: bool = True
 
 
-def _build_rollups() -> None:
-    from scans.rollups import build_rollups, workspaces
+def _each_workspace():
+    """Every workspace in its schema, the connection replaced every SCHEMAS_PER_CONNECTION, as the writer's is."""
+    from scans.rollups import workspaces
 
-    for workspace in workspaces():
+    for count, workspace in enumerate(workspaces(), start=1):
+        yield workspace
+        if count % SCHEMAS_PER_CONNECTION == 0 and not connection.in_atomic_block:
+            connection.close()
+
+
+def _build_rollups() -> None:
+    from scans.rollups import build_rollups
+
+    for workspace in _each_workspace():
         build_rollups(workspace=workspace)
 
 
 def _purge_scans() -> None:
-    from scans.rollups import purge_scans, workspaces
+    from scans.rollups import purge_scans
 
-    for workspace in workspaces():
+    for workspace in _each_workspace():
         if deleted := purge_scans(workspace=workspace):
             logger.info("purged %d scans of %s", deleted, workspace.schema_name)
 
