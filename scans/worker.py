@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, close_old_connections, connection
 
+from accounts.schemas import touched_schemas
 from lib.outage import Outage
 from scans import queue
 from scans.recording import PendingScan, write_scans
@@ -33,10 +34,6 @@ BATCH_SIZE = 1000
 IDLE_WAIT_SECONDS = 0.2
 GATHER_SECONDS = 0.25
 MAX_RETRY_WAIT_SECONDS = 5.0
-# A PostgreSQL backend caches the catalog entries of every table it touches, in every schema, for its lifetime:
-# about 0.1 MB a workspace (bench/scale.py). The writer touches any workspace scanned, so it opens a fresh
-# connection after this many distinct schemas, which bounds its backend's memory at a few tens of MB.
-SCHEMAS_PER_CONNECTION = 200
 
 
 class ScanWriter:
@@ -50,7 +47,6 @@ class ScanWriter:
         self.database = Outage("database", logger)
         self.redis = Outage("Redis", logger)
         self._failures = 0
-        self._schemas: set[str] = set()  # touched through the current database connection
 
     def step(self, *, wait: bool = True) -> int:
         """Write one batch; returns how many scans it held. With `wait`, an empty queue is waited on a little."""
@@ -70,7 +66,8 @@ class ScanWriter:
             return 0
         self.database.recovered()
         self._failures = 0
-        self._recycle_connection({scan.schema for scan in scans})
+        # Its connection is replaced after some hundreds of schemas, so its backend's catalog caches stay small.
+        touched_schemas({scan.schema for scan in scans})
         self.unwritten = []
         self._acknowledge(entries)
         if wait and len(entries) < BATCH_SIZE:
@@ -82,13 +79,6 @@ class ScanWriter:
                 "%d of %d scans were stored already (a replay after a restart)", len(scans) - stored, len(scans)
             )
         return len(entries)
-
-    def _recycle_connection(self, schemas: set[str]) -> None:
-        """Close the connection once it has touched SCHEMAS_PER_CONNECTION schemas; the next batch opens another."""
-        self._schemas |= schemas
-        if len(self._schemas) >= SCHEMAS_PER_CONNECTION and not connection.in_atomic_block:
-            connection.close()
-            self._schemas.clear()
 
     def _read(self, *, wait: bool) -> list[queue.Entry]:
         entries = self.spool.read(BATCH_SIZE)
@@ -143,13 +133,12 @@ class Job:
 
 
 def _each_workspace():
-    """Every workspace in its schema, the connection replaced every SCHEMAS_PER_CONNECTION, as the writer's is."""
+    """Every workspace in its schema, the connection replaced after some hundreds, as the writer's is."""
     from scans.rollups import workspaces
 
-    for count, workspace in enumerate(workspaces(), start=1):
+    for workspace in workspaces():
         yield workspace
-        if count % SCHEMAS_PER_CONNECTION == 0 and not connection.in_atomic_block:
-            connection.close()
+        touched_schemas([workspace.schema_name])
 
 
 def _build_rollups() -> None:
