@@ -13,7 +13,8 @@ when unset), grows it step by step, and prints at each step, side by side:
                  workspace's host (host and page caches churning), against the bare Django baseline
                  (bench/bare.py) in the same run; and the unique memory (USS) of each web worker afterwards
   backend        the memory of a PostgreSQL connection (pg_backend_memory_contexts) after it has touched 1, 100,
-                 200 and 1,000 workspaces' scans and stops, as the scan writer does (it reconnects after 200)
+                 200 and 1,000 workspaces' scans and stops, as the scan writer does (connections are
+                 replaced after SCHEMAS_PER_CONNECTION, default 1,000)
   sign-in        the workspace finder (the public "Log in"), the staff admin's workspace list and its search,
                  and the workspace list of a person who belongs to 50 workspaces
 Steps past --max are extrapolated from the last two measured (linear; flat where they show no growth; per schema

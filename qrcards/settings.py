@@ -233,6 +233,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A connection that has touched this many workspace schemas is replaced (accounts/schemas.py: touched_schemas): a
+# PostgreSQL backend keeps every touched table's catalog entries, ~0.09 MB a workspace, for its lifetime.
+SCHEMAS_PER_CONNECTION = env_int("SCHEMAS_PER_CONNECTION", 1000)
 # A streaming replica of the database, for analytics reads (qrcards/routers.py). Not migrated: it replays the primary.
 if _replica_url := env_str("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(

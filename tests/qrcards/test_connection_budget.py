@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from accounts import schemas
 from tests.fixtures.workspaces import host_client
 
 
@@ -20,9 +19,9 @@ def _backend() -> int:
 
 
 @pytest.fixture
-def budget_of_two(cast, django_db_blocker, monkeypatch):
+def budget_of_two(cast, django_db_blocker, settings):
     """Requests outside a test transaction (a connection can't be closed inside one), two schemas a connection."""
-    monkeypatch.setattr(schemas, "SCHEMAS_PER_CONNECTION", 2)
+    settings.SCHEMAS_PER_CONNECTION = 2
     with django_db_blocker.unblock():
         yield
 
@@ -42,9 +41,9 @@ def test_a_connection_is_replaced_after_requests_to_many_workspaces(cast, budget
     assert _backend() != first
 
 
-def test_a_connection_in_a_transaction_is_never_closed_under_it(db, cast, monkeypatch):
+def test_a_connection_in_a_transaction_is_never_closed_under_it(db, cast, settings):
     """(This test's `db` also makes pytest-django create the test database when this module runs alone.)"""
-    monkeypatch.setattr(schemas, "SCHEMAS_PER_CONNECTION", 1)
+    settings.SCHEMAS_PER_CONNECTION = 1
     first = _backend()
     assert host_client(cast.workspace_a).get("/accounts/login/").status_code == 200
     assert _backend() == first

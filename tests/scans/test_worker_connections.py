@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from accounts import schemas
 from scans import queue, worker
 from scans.recording import PendingScan, new_uid
 
@@ -43,7 +42,7 @@ def writer(django_db_setup, django_db_blocker, settings, tmp_path, monkeypatch):
     """A writer fed batches by the test, outside a test transaction (a connection can't be closed inside one)."""
     settings.SCAN_SPOOL_DIR = tmp_path
     settings.REDIS_URL = ""
-    monkeypatch.setattr(schemas, "SCHEMAS_PER_CONNECTION", 3)
+    settings.SCHEMAS_PER_CONNECTION = 3
     with django_db_blocker.unblock():
         writer = worker.ScanWriter(consumer="test")
         batches: list[list[queue.Entry]] = []
@@ -77,7 +76,7 @@ def test_the_writer_never_closes_a_connection_in_a_transaction(db, settings, tmp
     """(This test's `db` also makes pytest-django create the test database when this module runs alone.)"""
     settings.SCAN_SPOOL_DIR = tmp_path
     settings.REDIS_URL = ""
-    monkeypatch.setattr(schemas, "SCHEMAS_PER_CONNECTION", 1)
+    settings.SCHEMAS_PER_CONNECTION = 1
     writer = worker.ScanWriter(consumer="test")
     monkeypatch.setattr(writer, "_read", lambda wait: [_scan_of("gone_a"), _scan_of("gone_b")])
     first = _backend()
