@@ -189,6 +189,14 @@ class Customer(TenantMixin):
         Cached: a request may need it once per stop. Tenants are re-read when a Domain changes
         (accounts.middleware), so a cached value lives no longer than the host cache does.
         """
+
+        def rank(domain: Domain) -> tuple:
+            return (not domain.is_primary, domain.is_custom, domain.pk)
+
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("domains")
+        if prefetched is not None:  # a list of someone's workspaces: no query per workspace
+            served = [d for d in prefetched if d.is_served and (d.is_primary or not d.is_custom)]
+            return min(served, key=rank, default=None)
         chosen = self.domains.served().filter(Q(is_primary=True) | Q(is_custom=False))
         return chosen.order_by("-is_primary", "is_custom", "pk").first()
 

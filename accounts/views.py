@@ -101,7 +101,9 @@ def workspace_finder(request: HttpRequest) -> HttpResponse:
             login_path = reverse("account_login", urlconf=settings.ROOT_URLCONF)
             workspaces = [
                 (m.customer, email_url(m.customer.primary_host, login_path))
-                for m in memberships.select_related("customer").order_by("customer__name")
+                for m in memberships.select_related("customer")
+                .prefetch_related("customer__domains")
+                .order_by("customer__name")
             ]
             signup_url = email_url(settings.QRCARDS_DOMAIN, reverse("account_signup"))
             context = {"workspaces": workspaces, "signup_url": signup_url}

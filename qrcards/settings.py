@@ -162,7 +162,11 @@ TENANT_DOMAIN_MODEL = "accounts.Domain"
 PUBLIC_SCHEMA_URLCONF = "qrcards.urls_public"
 ROOT_URLCONF = "qrcards.urls_tenant"
 TENANT_LIMIT_SET_CALLS = True
-DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# `migrate_schemas` skips schemas that have every migration and migrates the others this many at a time
+# (accounts/schemas.py: SkippingExecutor). Each process holds a database connection while it runs.
+GET_EXECUTOR_FUNCTION = "accounts.schemas.get_executor"
+TENANT_MULTIPROCESSING_MAX_PROCESSES = env_int("MIGRATION_PROCESSES", 4)
+DATABASE_ROUTERS = ["qrcards.routers.ReplicaRouter", "django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
     # First: nothing behind it ever sees a NUL in the address.
@@ -235,6 +239,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A connection that has touched this many workspace schemas is replaced (accounts/schemas.py: touched_schemas): a
+# PostgreSQL backend keeps every touched table's catalog entries, ~0.09 MB a workspace, for its lifetime.
+SCHEMAS_PER_CONNECTION = env_int("SCHEMAS_PER_CONNECTION", 1000)
+# A streaming replica of the database, for analytics reads (qrcards/routers.py). Not migrated: it replays the primary.
+if _replica_url := env_str("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        _replica_url,
+        engine="django_tenants.postgresql_backend",
+        conn_max_age=env_int("CONN_MAX_AGE", 600),
+        conn_health_checks=True,
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")

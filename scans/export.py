@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django_tenants.utils import schema_context
@@ -48,6 +49,8 @@ def rows_in_schema(queryset: QuerySet, schema: str) -> Iterator[tuple]:
     coming from it whatever the search_path becomes.
     """
     with schema_context(schema):
+        if queryset.db != DEFAULT_DB_ALIAS:  # the replica (qrcards/routers.py), which needs the schema too
+            connections[queryset.db].set_schema(schema)
         rows = queryset.iterator(chunk_size=EXPORT_CHUNK_ROWS)
         first = next(rows, None)
     if first is None:

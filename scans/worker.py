@@ -24,6 +24,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, close_old_connections, connection
 
 from accounts.models import IdempotentRequest
+from accounts.schemas import touched_schemas
 from lib.outage import Outage
 from scans import queue
 from scans.recording import PendingScan, write_scans
@@ -66,6 +67,8 @@ class ScanWriter:
             return 0
         self.database.recovered()
         self._failures = 0
+        # Its connection is replaced after some hundreds of schemas, so its backend's catalog caches stay small.
+        touched_schemas({scan.schema for scan in scans})
         self.unwritten = []
         self._acknowledge(entries)
         if wait and len(entries) < BATCH_SIZE:
@@ -130,17 +133,26 @@ class Job:
     claim: bool = True
 
 
-def _build_rollups() -> None:
-    from scans.rollups import build_rollups, workspaces
+def _each_workspace():
+    """Every workspace in its schema, the connection replaced after some hundreds, as the writer's is."""
+    from scans.rollups import workspaces
 
     for workspace in workspaces():
+        yield workspace
+        touched_schemas([workspace.schema_name])
+
+
+def _build_rollups() -> None:
+    from scans.rollups import build_rollups
+
+    for workspace in _each_workspace():
         build_rollups(workspace=workspace)
 
 
 def _purge_scans() -> None:
-    from scans.rollups import purge_scans, workspaces
+    from scans.rollups import purge_scans
 
-    for workspace in workspaces():
+    for workspace in _each_workspace():
         if deleted := purge_scans(workspace=workspace):
             logger.info("purged %d scans of %s", deleted, workspace.schema_name)
 

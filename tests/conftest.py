@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.dns",
     "tests.fixtures.webhooks",
+    "tests.fixtures.replica",
 ]
 
 
