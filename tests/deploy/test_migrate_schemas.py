@@ -17,15 +17,15 @@ def _put_behind(schema: str) -> None:
     """Undo the scans app's last migration in `schema`, as if the schema were made before it existed."""
     name = quote_schema_name(schema)
     with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE {name}.scans_scan DROP COLUMN uid")
-        cursor.execute(f"DELETE FROM {name}.django_migrations WHERE app = 'scans' AND name = '0003_scan_uid'")  # noqa: S608
+        cursor.execute(f"ALTER TABLE {name}.scans_scan DROP COLUMN language")
+        cursor.execute(f"DELETE FROM {name}.django_migrations WHERE app = 'scans' AND name = '0004_scan_language'")  # noqa: S608
 
 
-def _has_uid_column(schema: str) -> bool:
+def _has_language_column(schema: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT 1 FROM information_schema.columns"
-            " WHERE table_schema = %s AND table_name = 'scans_scan' AND column_name = 'uid'",
+            " WHERE table_schema = %s AND table_name = 'scans_scan' AND column_name = 'language'",
             [schema],
         )
         return cursor.fetchone() is not None
@@ -64,7 +64,7 @@ def test_a_deploy_migrates_the_schema_behind_and_skips_the_current_one(db, setti
     call_command("migrate_schemas", tenant=True, interactive=False, verbosity=0)
 
     connection.set_schema_to_public()
-    assert _has_uid_column("behind")
+    assert _has_language_column("behind")
     assert "behind" in migrated_schemas
     assert "current" not in migrated_schemas
     assert schemas_behind(["current", "behind"]) == []
@@ -79,7 +79,7 @@ def test_a_schema_without_its_migrations_table_is_behind(db):
 def test_naming_a_migration_migrates_every_schema(db, settings, migrated_schemas):
     settings.TENANT_MULTIPROCESSING_MAX_PROCESSES = 1
     call_command(
-        "migrate_schemas", "scans", "0003_scan_uid", schema_name=TEMPLATE_SCHEMA, interactive=False, verbosity=0
+        "migrate_schemas", "scans", "0004_scan_language", schema_name=TEMPLATE_SCHEMA, interactive=False, verbosity=0
     )
     assert TEMPLATE_SCHEMA in migrated_schemas
 
@@ -97,7 +97,7 @@ def test_schemas_behind_are_migrated_by_parallel_processes(django_db_setup, djan
 
             SkippingExecutor((), _command_options("--noinput", "--verbosity", "0")).run_migrations(list(names))
 
-            assert [_has_uid_column(name) for name in names] == [True, True, True]
+            assert [_has_language_column(name) for name in names] == [True, True, True]
             assert schemas_behind(names) == []
         finally:
             with connection.cursor() as cursor:
