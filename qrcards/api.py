@@ -511,6 +511,8 @@ COMPONENT_NAMES = {
     "FunnelStepOut": "FunnelStep",
     "PeriodOut": "Period",
     "RowOut": "Row",
+    "TranslationOut": "Translation",
+    "TranslationPut": "TranslationDocument",
     "EndpointCreate": "NewWebhookEndpoint",
     "EndpointChange": "WebhookEndpointChanges",
     "EndpointOut": "WebhookEndpoint",

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Path, Router, Schema, Status
 
 import dap
-from qrcards.api_fields import Id
+from qrcards.api_fields import Body, Id
 from trails.api import Diagnostic, Markdown, _get_trail
 from trails.models import Trail, TrailTranslation
 
@@ -55,7 +55,7 @@ class TranslationList(Schema):
     items: list[TranslationOut]
 
 
-class TranslationPut(Schema):
+class TranslationPut(Body):
     source: Markdown
     version: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = Field(
         None, description="The version you edited; omit it to overwrite whatever is there."
