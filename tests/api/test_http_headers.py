@@ -11,6 +11,8 @@ from accounts.models import Customer
 from tests.api.conftest import api_client
 from tests.fixtures.trails import trail_markdown
 
+pytestmark = pytest.mark.usefixtures("one_clock_minute")
+
 
 @pytest.mark.parametrize(
     "path", ["/api/v1/trails", "/api/v1/trails/{trail}", "/api/v1/trails/{trail}/stops", "/api/v1/stats"]

@@ -15,6 +15,8 @@ from tests.api.conftest import api_client
 from tests.fixtures.trails import trail_markdown
 from trails.models import Trail
 
+pytestmark = pytest.mark.usefixtures("one_clock_minute")
+
 
 def _set_limit(workspace: Customer, per_minute: int) -> None:
     Customer.objects.filter(pk=workspace.pk).update(api_requests_per_minute=per_minute)

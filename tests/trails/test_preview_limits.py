@@ -8,6 +8,8 @@ from django.core.cache import cache
 from tests.fixtures.trails import trail_markdown
 from tests.fixtures.workspaces import host_client
 
+pytestmark = pytest.mark.usefixtures("one_clock_minute")
+
 LIMIT = 60
 DOCUMENT = trail_markdown()
 
