@@ -255,7 +255,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis gone quiet costs a request half a second at most, then is skipped for a while (lib/shared.py).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "qrcards_cache"}
     )
@@ -442,6 +447,9 @@ if SENTRY_DSN:
 # pages, for this long; changes made in the same process are seen at once.
 TENANT_HOST_CACHE_SECONDS = 5
 SCANNER_PAGE_CACHE_SECONDS = 5
+# Behind those, hosts, pages and the day's visitor salts are shared by every process in the cache (lib/shared.py),
+# so traffic spread over many workspaces finds them warm. Changes forget them at once; this is a safety net.
+SHARED_CACHE_SECONDS = env_int("SHARED_CACHE_SECONDS", 600)
 # Where a scanner request hands its scan (scans/recording.py): "redis" (a stream, with the spool as
 # its fallback), "spool" (an append-only file per web process on local disk), or "direct" (written
 # in the request: tests and the benchmark's baseline). The worker (manage.py run_worker) writes them.

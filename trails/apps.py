@@ -9,7 +9,7 @@ class TrailsConfig(AppConfig):
 
         from accounts.models import Customer
         from trails.models import Stop, Trail
-        from trails.views import forget_pages
+        from trails.pagecache import forget_pages
 
         # Scanner pages show the workspace's name and branding as well as the trail.
         for model in (Trail, Stop, Customer):

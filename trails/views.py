@@ -20,21 +20,17 @@ import dap
 from accounts.middleware import unavailable
 from accounts.permissions import member_required
 from accounts.roles import can
-from lib.stale import DATABASE_AWAY, StaleIfError
+from lib.stale import DATABASE_AWAY
 from scans.recording import record_scan
 from trails.cards import DEFAULT_CALL_TO_ACTION, LAYOUTS, cards_for_stops
 from trails.downloads import card_host, cards_pdf_download, qr_download
 from trails.forms import STARTER, PrintForm, QrOptionsForm, TrailEditorForm
 from trails.limits import TooManyPreviews, count_preview
+from trails.pagecache import page_key, pages
 from trails.models import InvalidDocument, StaleVersion, Stop, Trail, normalize_token
 from trails.qr import qr_svg, qr_version
 
-# Scanner pages are the same for everyone, so each process keeps the rendered HTML
-# for settings.SCANNER_PAGE_CACHE_SECONDS. Saving a trail or stop here forgets them
-# at once (see TrailsConfig.ready); other processes show the change within that time.
-# While the database is away, the last good copy is served however old (this process's,
-# else the one its machine keeps on disk), and scans are still recorded.
-PAGE_CACHE_SIZE = 20_000
+# Scanner pages are the same for everyone: rendered once, kept in each process and shared (trails/pagecache.py).
 # Long trails' cards come a page at a time, so no request spends long drawing codes.
 CARDS_PER_PAGE = 50
 CARDS_PER_PRINT = 100
@@ -61,21 +57,10 @@ class ScannerPage:
     trail_id: int | None = None
 
 
-_pages: StaleIfError[ScannerPage] = StaleIfError(
-    size=PAGE_CACHE_SIZE,
-    seconds=lambda: settings.SCANNER_PAGE_CACHE_SECONDS,
-    directory=lambda: settings.LAST_GOOD_DIR / "pages",
-)
-
-
-def forget_pages(**kwargs) -> None:
-    _pages.clear()
-
-
 def _scanner_page(request: HttpRequest, token: str) -> ScannerPage:
     """The page, fresh or from cache; while the database is away its last good copy (else DATABASE_AWAY)."""
-    return _pages.get(
-        f"{connection.schema_name}:{token}",
+    return pages.get(
+        page_key(connection.schema_name, token),
         lambda: _render_scanner_page(request, token),
         keep=lambda page: page.stop_id is not None or page.status == 410,
     )
