@@ -5,7 +5,6 @@ import datetime
 import hashlib
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -26,8 +25,8 @@ from trails.cards import DEFAULT_CALL_TO_ACTION, LAYOUTS, cards_for_stops
 from trails.downloads import card_host, cards_pdf_download, qr_download
 from trails.forms import STARTER, PrintForm, QrOptionsForm, TrailEditorForm
 from trails.limits import TooManyPreviews, count_preview
-from trails.pagecache import page_key, pages
 from trails.models import InvalidDocument, StaleVersion, Stop, Trail, normalize_token
+from trails.pagecache import page_key, pages
 from trails.qr import qr_svg, qr_version
 
 # Scanner pages are the same for everyone: rendered once, kept in each process and shared (trails/pagecache.py).
