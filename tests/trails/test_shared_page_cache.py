@@ -17,7 +17,7 @@ from django_tenants.utils import schema_context
 
 from accounts import middleware
 from accounts.domains import add_domain
-from accounts.models import Customer, Domain
+from accounts.models import Customer
 from lib import shared
 from lib.outage import database_outage
 from lib.shared import SharedCopies, cache_outage
@@ -62,9 +62,7 @@ def scan(client, stop: Stop):
     return client.get(f"/qr/{stop.token}")
 
 
-def test_a_page_another_process_rendered_is_served_without_touching_the_database(
-    client_a, trail_a, settings, tmp_path
-):
+def test_a_page_another_process_rendered_is_served_without_touching_the_database(client_a, trail_a, settings, tmp_path):
     settings.CACHES = redis_cache(redis_or_skip())
     settings.SCANS_QUEUE, settings.SCAN_SPOOL_DIR = "spool", tmp_path  # as in production: not written in the request
     _, (stop, *_) = trail_a
