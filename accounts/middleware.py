@@ -37,12 +37,14 @@ _hosts: StaleIfError = StaleIfError(
 )
 
 
-def forget_hosts(sender=None, instance=None, **kwargs) -> None:
+def forget_hosts(sender=None, instance=None, created=False, **kwargs) -> None:
     """Forget hosts after a change to a workspace or a host: this process's, and the changed ones' for everyone.
 
     Called with no instance (tests), this process forgets every host and stops reading the shared ones.
     """
     _hosts.clear()
+    if created:
+        return  # nothing was kept for what did not exist: a host or page not found is never kept
     if instance is None:
         _hosts.shared.clear()
         return

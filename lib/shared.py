@@ -16,6 +16,7 @@ request misses them. A SharedCopies sits behind them, so a value one process mad
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import time
@@ -35,6 +36,7 @@ DATABASE_AWAY = (OperationalError, InterfaceError)
 cache_outage = Outage("shared cache", logging.getLogger("qrcards.cache"))
 _retry_at = 0.0
 UNSCOPED = "-"
+LONGEST_KEY = 150
 
 
 def _call(method: str, *args):
@@ -63,6 +65,8 @@ class SharedCopies(Generic[V]):
         self._epoch = ""
 
     def _key(self, kind: str, key: str) -> str:
+        if len(key) > LONGEST_KEY:  # a hostile Host header: the database cache's keys are 255 characters at most
+            key = hashlib.sha256(key.encode()).hexdigest()
         return f"{PREFIX}{self.name}{self._epoch}:{kind}:{key}"
 
     def load(self, key: str) -> tuple[V | None, str | None]:

@@ -40,7 +40,7 @@ pages: StaleIfError = StaleIfError(
 )
 
 
-def forget_pages(sender=None, instance=None, **kwargs) -> None:
+def forget_pages(sender=None, instance=None, created=False, **kwargs) -> None:
     """Forget pages after a change: this process's, and the changed workspace's for every process.
 
     The workspace is the instance itself (its name, branding...), else the connection's (a trail or a stop is saved
@@ -48,6 +48,8 @@ def forget_pages(sender=None, instance=None, **kwargs) -> None:
     reading the shared ones.
     """
     pages.clear()
+    if created:
+        return  # nothing was kept for what did not exist: a host or page not found is never kept
     if instance is None:
         pages.shared.clear()
         return
