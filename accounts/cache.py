@@ -4,8 +4,7 @@ The cache's keys carry the schema they were made in (django-tenants' key functio
 workspace reads another's entries. Rate limits must not: allauth counts failed log-ins per
 address and per client in the default cache (allauth.core.internal.ratelimit uses
 django.core.cache.cache, whatever its key function), and per schema, one address would get
-five tries on the public host plus five on each of its workspaces. Nor must what lib.shared keeps for every
-process (hosts, scanner pages): those keys name their workspace themselves, whatever schema the connection is on.
+five tries on the public host plus five on each of its workspaces.
 """
 
 from __future__ import annotations
@@ -13,10 +12,8 @@ from __future__ import annotations
 from django_tenants.cache import make_key as workspace_key
 from django_tenants.cache import reverse_key
 
-from lib.shared import PREFIX as SHARED_PREFIX
-
 # allauth's counters (failed log-ins, codes, our staff-admin log-ins...), and ours (qrcards.api).
-GLOBAL_PREFIXES = ("allauth:rl:", "rl:", SHARED_PREFIX)
+GLOBAL_PREFIXES = ("allauth:rl:", "rl:")
 # Where a schema's name goes in a workspace's key: no schema can be called "*".
 EVERY_HOST = "*"
 

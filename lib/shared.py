@@ -3,8 +3,8 @@
 The per-process copies (lib.stale) last a few seconds; with traffic spread over many workspaces almost every
 request misses them. A SharedCopies sits behind them, so a value one process made serves every other one.
 
-- Keys name what they are for themselves (a workspace's pages: the schema is part of the key). They start with
-  PREFIX, which the cache's key function (accounts.cache) leaves alone: it adds no schema of the connection's.
+- Keys name what they are for themselves (a workspace's pages: the schema is part of the key), in a cache of their
+  own (settings.CACHES["shared"]) whose key function adds nothing of the connection's schema.
 - Scoped values (a workspace's pages) are kept with the scope's generation, a random word in the cache; a value
   is served only under the generation it was made in. `forget_scope` sets a new one: every value of that scope is
   gone at once, for every process. A generation lost from the cache is replaced by a new random one, which no
@@ -23,14 +23,14 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import InterfaceError, OperationalError
 from redis.exceptions import RedisError
 
 from lib.outage import Outage, database_outage
 
 V = TypeVar("V")
-PREFIX = "shared:"
+ALIAS = "shared"  # settings.CACHES: Redis, else a database table of its own
 RETRY_SECONDS = 5.0
 DATABASE_AWAY = (OperationalError, InterfaceError)
 cache_outage = Outage("shared cache", logging.getLogger("qrcards.cache"))
@@ -45,7 +45,7 @@ def _call(method: str, *args):
     if _retry_at and time.monotonic() < _retry_at:
         return None
     try:
-        result = getattr(cache, method)(*args)
+        result = getattr(caches[ALIAS], method)(*args)
     except (RedisError, *DATABASE_AWAY) as error:
         (database_outage if isinstance(error, DATABASE_AWAY) else cache_outage).failed(error)
         _retry_at = time.monotonic() + RETRY_SECONDS
@@ -67,7 +67,7 @@ class SharedCopies(Generic[V]):
     def _key(self, kind: str, key: str) -> str:
         if len(key) > LONGEST_KEY:  # a hostile Host header: the database cache's keys are 255 characters at most
             key = hashlib.sha256(key.encode()).hexdigest()
-        return f"{PREFIX}{self.name}{self._epoch}:{kind}:{key}"
+        return f"{self.name}{self._epoch}:{kind}:{key}"
 
     def load(self, key: str) -> tuple[V | None, str | None]:
         """The value kept for `key` (None if there is none), and the stamp `save` needs to keep a new one."""

@@ -40,9 +40,8 @@ def another_process() -> None:
 def redis_cache(location: str) -> dict:
     from django.conf import settings
 
-    return {
-        "default": settings.CACHES["default"]
-        | {
+    return settings.CACHES | {
+        "shared": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": location,
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
