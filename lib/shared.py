@@ -12,6 +12,8 @@ request misses them. A SharedCopies sits behind them, so a value one process mad
 - Every value also expires after `seconds`: a safety net, not the way changes are seen.
 - The cache being away (Redis down, or the database for the database cache) fails no request: the outage is
   logged once, values are made as if there were no cache, and the cache is tried again a few seconds later.
+  A change saved while it is away can't be forgotten there: until SHARED_CACHE_SECONDS pass, a process that
+  misses its own copy may still read the value from before (the change is retried once, at its commit).
 """
 
 from __future__ import annotations
@@ -39,10 +41,13 @@ UNSCOPED = "-"
 LONGEST_KEY = 150
 
 
-def _call(method: str, *args):
-    """cache.`method`(*args), or None while the cache is away (its outage logged once)."""
+def _call(method: str, *args, always: bool = False):
+    """cache.`method`(*args), or None while the cache is away (its outage logged once).
+
+    Skipped for RETRY_SECONDS after a failure, unless `always` (forgetting: a change must reach the cache if it can).
+    """
     global _retry_at
-    if _retry_at and time.monotonic() < _retry_at:
+    if not always and _retry_at and time.monotonic() < _retry_at:
         return None
     try:
         result = getattr(caches[ALIAS], method)(*args)
@@ -94,11 +99,11 @@ class SharedCopies(Generic[V]):
     def forget(self, *keys: str) -> None:
         """Unscoped values: forget these keys' for every process."""
         if keys:
-            _call("delete_many", [self._key("v", key) for key in keys])
+            _call("delete_many", [self._key("v", key) for key in keys], always=True)
 
     def forget_scope(self, scope: str) -> None:
         """Scoped values: forget every one of `scope`, for every process."""
-        _call("set", self._key("g", scope), secrets.token_hex(8), None)
+        _call("set", self._key("g", scope), secrets.token_hex(8), None, always=True)
 
     def clear(self) -> None:
         """This process no longer reads anything kept before (tests start each with a clean slate this way)."""
