@@ -6,6 +6,7 @@ import logging
 from importlib import import_module
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
 from django.http.request import split_domain_port
 from django.template.loader import render_to_string
@@ -14,14 +15,17 @@ from django_tenants.utils import get_tenant_domain_model
 
 from lib.networks import parse_ip
 from lib.outage import database_outage
+from lib.shared import SharedCopies
 from lib.stale import DATABASE_AWAY, StaleIfError
 
 logger = logging.getLogger(__name__)
 
 # Finding the workspace for a host costs an ORM query (~0.5 ms of CPU) on every
 # request; scanner pages answer in a few ms, so each process remembers its hosts
-# for settings.TENANT_HOST_CACHE_SECONDS. A change in this process forgets them at
-# once (see AccountsConfig.ready); other processes see it within that time.
+# for settings.TENANT_HOST_CACHE_SECONDS, and behind that every process shares them
+# in the cache (lib.shared) for SHARED_CACHE_SECONDS: traffic spread over many workspaces
+# finds its hosts there. A change forgets them at once, in this process and in the shared
+# cache (see AccountsConfig.ready); other processes' own copies expire within a few seconds.
 # While the database is away, the last workspace seen for a host is used however old
 # (this process's, else the machine's copy on disk): scanner pages keep answering.
 HOST_CACHE_SIZE = 10_000
@@ -29,11 +33,33 @@ _hosts: StaleIfError = StaleIfError(
     size=HOST_CACHE_SIZE,
     seconds=lambda: settings.TENANT_HOST_CACHE_SECONDS,
     directory=lambda: settings.LAST_GOOD_DIR / "hosts",
+    shared=SharedCopies("host", seconds=lambda: settings.SHARED_CACHE_SECONDS),
 )
 
 
-def forget_hosts(**kwargs) -> None:
+def forget_hosts(sender=None, instance=None, created=False, **kwargs) -> None:
+    """Forget hosts after a change to a workspace or a host: this process's, and the changed ones' for everyone.
+
+    Called with no instance (tests), this process forgets every host and stops reading the shared ones.
+    """
     _hosts.clear()
+    if created:
+        return  # nothing was kept for what did not exist: a host or page not found is never kept
+    if instance is None:
+        _hosts.shared.clear()
+        return
+    hosts = _hosts_of(instance)
+    _hosts.shared.forget(*hosts)
+    # Again once the change is committed: a process may have read the old rows in between and shared them.
+    transaction.on_commit(lambda: _hosts.shared.forget(*hosts))
+
+
+def _hosts_of(instance) -> list[str]:
+    """The hosts whose workspace `instance` (a Domain, or a workspace with its hosts) changes."""
+    domain = getattr(instance, "domain", None)
+    if isinstance(domain, str):
+        return [domain]
+    return list(get_tenant_domain_model().objects.filter(tenant_id=instance.pk).values_list("domain", flat=True))
 
 
 def unavailable() -> HttpResponse:

@@ -11,7 +11,8 @@ when unset), grows it step by step, and prints at each step, side by side:
                  and with one new migration (a column on Stop, made by the bench and taken away after)
   scanner        requests per second and p99 of /qr/<token> with the traffic spread at random over every
                  workspace's host (host and page caches churning), against the bare Django baseline
-                 (bench/bare.py) in the same run; and the unique memory (USS) of each web worker afterwards
+                 (bench/bare.py) in the same run; and the unique memory (USS) of each web worker afterwards;
+                 with --warm, each host's page is asked for once first (steady traffic keeps the shared cache so)
   backend        the memory of a PostgreSQL connection (pg_backend_memory_contexts) after it has touched 1, 100,
                  200 and 1,000 workspaces' scans and stops, as the scan writer does (connections are
                  replaced after SCHEMAS_PER_CONNECTION, default 1,000)
@@ -70,6 +71,7 @@ def main() -> int:
     parser.add_argument("--scans", type=int, default=10_000_000, help="scans in one workspace (0: skip)")
     parser.add_argument("--seconds", type=int, default=5, help="each wrk run")
     parser.add_argument("--runs", type=int, default=2, help="wrk runs per server and step (median)")
+    parser.add_argument("--warm", action="store_true", help="ask for each host's page once before the scanner runs")
     parser.add_argument("--no-scanner", action="store_true", help="skip the scanner (needs wrk)")
     parser.add_argument("--database", default="qrcards_scale_bench")
     parser.add_argument("--keep", action="store_true", help="keep the database")
@@ -283,6 +285,8 @@ def scanner(token: str, count: int, args) -> dict:
             _bare_command(workers), bare_port, "full", BARE_BODY_FILE=str(workdir / "body.html"), BARE_CSP=csp
         )
         _wait_until_up(bare_port, hosts[0], path)
+        if args.warm:
+            _warm(scan_port, hosts, path)
         runs: dict[str, list[dict]] = {"bare": [], "scan": []}
         for _ in range(args.runs):
             runs["bare"].append(_wrk_spread(f"http://127.0.0.1:{bare_port}{path}", workdir, args.seconds))
@@ -302,6 +306,18 @@ def scanner(token: str, count: int, args) -> dict:
         "bare_p99_ms": round(statistics.median(run["p99"] for run in runs["bare"]), 1),
         "worker_uss_mb": round(statistics.median(uss), 1) if uss else None,
     }
+
+
+def _warm(port: int, hosts: list[str], path: str) -> None:
+    """Every host's page asked for once, as steady traffic would have: what the shared cache then holds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bench.scanner import _fetch
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda host: _fetch(port, host, path), hosts))
+    print(f"   {len(hosts):,} hosts warmed in {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def _wrk_spread(url: str, workdir: Path, seconds: int) -> dict:

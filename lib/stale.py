@@ -2,7 +2,8 @@
 
 The scanner page's fast path keeps two of these: host → workspace, and rendered pages. A value is kept in
 the process (lib.timed) for `seconds`; its last good copy is also kept on local disk (lib.lastgood), so a
-process that starts while the database is away can still answer with what its siblings saw last.
+process that starts while the database is away can still answer with what its siblings saw last. With `shared`
+(lib.shared), a value missing from the process is looked for in the cache every process shares before it is made.
 """
 
 from __future__ import annotations
@@ -12,20 +13,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from django.db import InterfaceError, OperationalError
-
 from lib.lastgood import LastGoodCopies
 from lib.outage import database_outage
+from lib.shared import DATABASE_AWAY, SharedCopies
 from lib.timed import TimedCache
 
 V = TypeVar("V")
 logger = logging.getLogger(__name__)
-DATABASE_AWAY = (OperationalError, InterfaceError)
 
 
 class StaleIfError(Generic[V]):
-    def __init__(self, *, size: int, seconds: Callable[[], float], directory: Callable[[], Path]) -> None:
+    def __init__(
+        self,
+        *,
+        size: int,
+        seconds: Callable[[], float],
+        directory: Callable[[], Path],
+        shared: SharedCopies[V] | None = None,
+    ) -> None:
         self._memory: TimedCache[V] = TimedCache(size=size)
+        self.shared = shared
         self._seconds = seconds
         self._directory = directory
         self._copies: LastGoodCopies | None = None
@@ -38,6 +45,12 @@ class StaleIfError(Generic[V]):
         value = self._memory.get(key)
         if value is not None:
             return value
+        stamp = None
+        if self.shared is not None:
+            value, stamp = self.shared.load(key)
+            if value is not None:
+                self._memory.put(key, value, seconds=self._seconds())
+                return value
         try:
             value = make()
         except DATABASE_AWAY as error:
@@ -53,6 +66,8 @@ class StaleIfError(Generic[V]):
                 self.copies.save(key, value)
             except OSError as error:
                 logger.warning("could not keep a last good copy: %s", error)
+            if self.shared is not None:
+                self.shared.save(key, value, stamp)
         return value
 
     @property

@@ -253,15 +253,32 @@ if _replica_url := env_str("DATABASE_REPLICA_URL"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
+# A Redis gone quiet costs a request half a second at most, then is skipped for a while (lib/shared.py).
+_REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": _REDIS_TIMEOUTS,
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "qrcards_cache"}
     )
     # Every key carries the schema it was made in, so no workspace can read another's entries.
     # Except rate-limit counters: failed log-ins count per client on every host together (accounts/cache.py).
     | {"KEY_FUNCTION": "accounts.cache.make_key", "REVERSE_KEY_FUNCTION": "accounts.cache.reverse_key"},
+    # Hosts, scanner pages and visitor salts for every process (lib/shared.py): keys that name their workspace
+    # themselves. A table of its own without Redis, so their number never culls the rate-limit counters.
+    "shared": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "OPTIONS": _REDIS_TIMEOUTS}
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "qrcards_shared_cache",
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    ),
 }
 
 AUTH_USER_MODEL = "accounts.User"
@@ -446,6 +463,9 @@ if SENTRY_DSN:
 # pages, for this long; changes made in the same process are seen at once.
 TENANT_HOST_CACHE_SECONDS = 5
 SCANNER_PAGE_CACHE_SECONDS = 5
+# Behind those, hosts, pages and the day's visitor salts are shared by every process in the cache (lib/shared.py),
+# so traffic spread over many workspaces finds them warm. Changes forget them at once; this is a safety net.
+SHARED_CACHE_SECONDS = env_int("SHARED_CACHE_SECONDS", 600)
 # Where a scanner request hands its scan (scans/recording.py): "redis" (a stream, with the spool as
 # its fallback), "spool" (an append-only file per web process on local disk), or "direct" (written
 # in the request: tests and the benchmark's baseline). The worker (manage.py run_worker) writes them.

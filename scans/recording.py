@@ -33,6 +33,7 @@ from psycopg.errors import UniqueViolation
 from accounts.webhooks import emit
 from lib.networks import network_of_address, parse_ip
 from lib.outage import Outage
+from lib.shared import SharedCopies
 from lib.timed import TimedCache
 from scans import queue
 from scans.models import Scan, VisitorSalt
@@ -41,7 +42,10 @@ from scans.visitors import country_for_ip, country_of, describe_client, visitor_
 logger = logging.getLogger(__name__)
 
 MAX_FIELD = 512
+SALT_SECONDS = 2 * 24 * 3600
 _salts: TimedCache[bytes] = TimedCache(size=10_000)
+# Shared too (lib/shared.py), so traffic spread over many workspaces needs no query into each one's schema.
+_shared_salts: SharedCopies[bytes] = SharedCopies("salt", seconds=lambda: SALT_SECONDS)
 _spool: queue.SpoolWriter | None = None
 _redis = None
 _redis_retry_at = 0.0
@@ -143,14 +147,19 @@ def _pending_scan(*, stop_id: int, trail_id: int, request: HttpRequest, language
 
 
 def _salt(schema: str, day: datetime.date) -> bytes | None:
+    """The workspace's key of the day: this process's copy, else the one every process shares, else the database's."""
     key = (schema, day)
     salt = _salts.get(key)
     if salt is None:
-        try:
-            salt = VisitorSalt.objects.for_day(day)
-        except DatabaseError:
-            return None
-        _salts.put(key, salt, seconds=2 * 24 * 3600)
+        shared_key = f"{schema}:{day.isoformat()}"
+        salt, stamp = _shared_salts.load(shared_key)
+        if salt is None:
+            try:
+                salt = VisitorSalt.objects.for_day(day)
+            except DatabaseError:
+                return None
+            _shared_salts.save(shared_key, salt, stamp)
+        _salts.put(key, salt, seconds=SALT_SECONDS)
     return salt
 
 

@@ -51,7 +51,7 @@ def one_clock_minute():
 def _fresh_process_caches():
     """Each test starts with empty per-process caches and leaves the connection on the public schema."""
     from accounts.middleware import forget_hosts
-    from trails.views import forget_pages
+    from trails.pagecache import forget_pages
 
     forget_hosts()
     forget_pages()

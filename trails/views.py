@@ -6,7 +6,6 @@ import hashlib
 from dataclasses import MISSING, dataclass, fields
 from itertools import zip_longest
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -23,7 +22,7 @@ from accounts.middleware import unavailable
 from accounts.permissions import member_required
 from accounts.roles import can
 from accounts.workspaces import workspace_url
-from lib.stale import DATABASE_AWAY, StaleIfError
+from lib.stale import DATABASE_AWAY
 from scans.recording import record_scan
 from trails.cards import DEFAULT_CALL_TO_ACTION, LAYOUTS, cards_for_stops
 from trails.downloads import card_host, cards_pdf_download, qr_download
@@ -38,14 +37,10 @@ from trails.forms import (
 from trails.languages import SCANNER_LANGUAGES, choose_language
 from trails.limits import TooManyPreviews, count_preview
 from trails.models import InvalidDocument, StaleVersion, Stop, StopTranslation, Trail, TrailTranslation, normalize_token
+from trails.pagecache import page_key, pages
 from trails.qr import qr_svg, qr_version
 
-# Scanner pages are the same for everyone, so each process keeps the rendered HTML
-# for settings.SCANNER_PAGE_CACHE_SECONDS. Saving a trail or stop here forgets them
-# at once (see TrailsConfig.ready); other processes show the change within that time.
-# While the database is away, the last good copy is served however old (this process's,
-# else the one its machine keeps on disk), and scans are still recorded.
-PAGE_CACHE_SIZE = 20_000
+# Scanner pages are the same for everyone: rendered once, kept in each process and shared (trails/pagecache.py).
 # Long trails' cards come a page at a time, so no request spends long drawing codes.
 CARDS_PER_PAGE = 50
 CARDS_PER_PRINT = 100
@@ -84,17 +79,6 @@ class ScannerPage:
             object.__setattr__(self, field.name, field.default if value is MISSING else value)
 
 
-_pages: StaleIfError[ScannerPage] = StaleIfError(
-    size=PAGE_CACHE_SIZE,
-    seconds=lambda: settings.SCANNER_PAGE_CACHE_SECONDS,
-    directory=lambda: settings.LAST_GOOD_DIR / "pages",
-)
-
-
-def forget_pages(**kwargs) -> None:
-    _pages.clear()
-
-
 def _scanner_page(request: HttpRequest, token: str) -> ScannerPage:
     """The page in the visitor's language, fresh or from cache; while the database is away its last good copy
     (else DATABASE_AWAY).
@@ -102,15 +86,17 @@ def _scanner_page(request: HttpRequest, token: str) -> ScannerPage:
     The main language's page says which languages the trail has; each other language's page is kept under
     its own key, so a single-language trail costs one lookup as before.
     """
-    key = f"{connection.schema_name}:{token}"
-    page = _pages.get(key, lambda: _render_scanner_page(request, token), keep=_worth_keeping)
+    schema = connection.schema_name
+    page = pages.get(page_key(schema, token), lambda: _render_scanner_page(request, token), keep=_worth_keeping)
     if len(page.languages) < 2:
         return page
     chosen = choose_language(request, page.languages)
     if chosen == page.language:
         return page
-    return _pages.get(
-        f"{key}:{chosen}", lambda: _render_scanner_page(request, token, language=chosen), keep=_worth_keeping
+    return pages.get(
+        page_key(schema, token, chosen),
+        lambda: _render_scanner_page(request, token, language=chosen),
+        keep=_worth_keeping,
     )
 
 

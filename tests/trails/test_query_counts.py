@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 from accounts.middleware import forget_hosts
 from scans.models import Scan
 from tests.fixtures.trails import make_trail, make_translation, trail_markdown
-from trails.views import forget_pages
+from trails.pagecache import forget_pages
 
 PAGES = [
     "/qr/{token}",

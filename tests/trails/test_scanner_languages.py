@@ -180,6 +180,16 @@ def test_saving_a_translation_shows_at_once(client_a, trail):
     assert "<h1>Le bassin</h1>" in page
 
 
+def test_a_new_translation_shows_at_once_on_a_page_already_kept_in_one_language(client_a, workspace_a):
+    trail = make_trail(workspace=workspace_a)
+    fountain = stops(trail)[0]
+    assert "<h1>The Fountain</h1>" in get(client_a, fountain, accept="fr").content.decode()  # kept, English only
+
+    make_translation(workspace=workspace_a, trail=trail, language="fr", source=FRENCH)
+
+    assert "<h1>La fontaine</h1>" in get(client_a, fountain, accept="fr").content.decode()
+
+
 def test_the_scan_records_the_language_served(client_a, trail):
     fountain = stops(trail)[0]
 
