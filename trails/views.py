@@ -371,16 +371,23 @@ def _preview_context(
     return {"assembly": assembly, "preview_stops": stops, "selected": selected, "preview_page": page}
 
 
-@require_POST
-@member_required("view_trails")
-def trail_preview(request: HttpRequest) -> HttpResponse:
-    """The editor's live preview: assembled as you type, nothing saved."""
+def _paused_preview(request: HttpRequest) -> HttpResponse | None:
+    """Count one preview for this person (trails/limits.py); past the limit, the fragment that says so (a 429)."""
     try:
         count_preview(request)
     except TooManyPreviews:
         response = render(request, "trails/_preview_paused.html", status=429)
         response["Retry-After"] = str(TooManyPreviews.retry_after)
         return response
+    return None
+
+
+@require_POST
+@member_required("view_trails")
+def trail_preview(request: HttpRequest) -> HttpResponse:
+    """The editor's live preview: assembled as you type, nothing saved."""
+    if paused := _paused_preview(request):
+        return paused
     source = request.POST.get("source", "")
     try:
         selected = int(request.POST.get("preview_stop", "0"))
@@ -562,12 +569,8 @@ def _translation_preview_context(
 @member_required("view_trails")
 def translation_preview(request: HttpRequest, pk: int, language: str) -> HttpResponse:
     """The translation editor's live preview: assembled and compared as you type, nothing saved."""
-    try:
-        count_preview(request)
-    except TooManyPreviews:
-        response = render(request, "trails/_preview_paused.html", status=429)
-        response["Retry-After"] = str(TooManyPreviews.retry_after)
-        return response
+    if paused := _paused_preview(request):
+        return paused
     trail = _get_trail_for_member(request, pk)
     found = _get_translation(trail, language)
     try:
