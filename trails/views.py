@@ -304,16 +304,10 @@ def trail_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if not may_edit:
             raise PermissionDenied("Your role can't edit trails.")
         form = TrailEditorForm(request.POST)
+        version = trail.version
         if form.is_valid():
-            version = trail.version
-            try:
-                trail.set_source(form.cleaned_data["source"], expected_version=form.cleaned_data["version"])
-            except StaleVersion:
-                form.add_error(None, ValidationError(STALE_MESSAGE, code="stale"))
-            except InvalidDocument as error:
-                form.add_document_errors(error.assembly)
-                assembly = error.assembly
-            else:
+            saved, assembly = _save_document(form, trail)
+            if saved:
                 if trail.version == version:
                     messages.info(request, f"Nothing changed since version {version}: nothing to save.")
                 else:
@@ -332,6 +326,23 @@ def trail_edit(request: HttpRequest, pk: int) -> HttpResponse:
         **_preview_context(request, source, trail=trail, selected=0, assembly=assembly),
     }
     return render(request, "trails/trail_edit.html", context)
+
+
+def _save_document(form: TrailEditorForm, document: Trail | TrailTranslation) -> tuple[bool, dap.Assembly | None]:
+    """Save the editor's valid form into `document` (a trail or one of its translations).
+
+    Returns (saved, the assembly whose errors the form now shows); a stale version is a form error too.
+    """
+    try:
+        document.set_source(form.cleaned_data["source"], expected_version=form.cleaned_data["version"])
+    except StaleVersion:
+        form.add_error(None, ValidationError(STALE_MESSAGE, code="stale"))
+    except InvalidDocument as error:
+        form.add_document_errors(error.assembly)
+        return False, error.assembly
+    else:
+        return True, None
+    return False, None
 
 
 def _preview_context(
@@ -521,14 +532,8 @@ def translation_edit(request: HttpRequest, pk: int, language: str) -> HttpRespon
             raise PermissionDenied("Your role can't edit trails.")
         form = TrailEditorForm(request.POST)
         if form.is_valid():
-            try:
-                found.set_source(form.cleaned_data["source"], expected_version=form.cleaned_data["version"])
-            except StaleVersion:
-                form.add_error(None, ValidationError(STALE_MESSAGE, code="stale"))
-            except InvalidDocument as error:
-                form.add_document_errors(error.assembly)
-                assembly = error.assembly
-            else:
+            saved, assembly = _save_document(form, found)
+            if saved:
                 report = found.report()
                 messages.success(request, f"Saved. {report.summary}, version {found.version}.")
                 return redirect("trails:translation-edit", pk=trail.pk, language=found.language)
