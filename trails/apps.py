@@ -9,14 +9,9 @@ class TrailsConfig(AppConfig):
 
         from accounts.models import Customer
         from trails.models import Stop, StopTranslation, Trail, TrailTranslation
-        from trails.pagecache import forget_pages, forget_translated_pages
+        from trails.pagecache import forget_pages
 
-        # Scanner pages show the workspace's name and branding as well as the trail.
-        for model in (Trail, Stop, Customer):
+        # Scanner pages show the workspace's name and branding, the trail, and its translations.
+        for model in (Trail, Stop, Customer, TrailTranslation, StopTranslation):
             post_save.connect(forget_pages, sender=model, dispatch_uid=f"forget_pages_{model.__name__}")
-        # A translation, even a new one, changes pages that exist: their words, the languages they list.
-        for model in (TrailTranslation, StopTranslation):
-            post_save.connect(forget_translated_pages, sender=model, dispatch_uid=f"forget_pages_{model.__name__}")
-        post_delete.connect(
-            forget_translated_pages, sender=TrailTranslation, dispatch_uid="forget_pages_deleted_translation"
-        )
+        post_delete.connect(forget_pages, sender=TrailTranslation, dispatch_uid="forget_pages_deleted_translation")

@@ -40,16 +40,15 @@ pages: StaleIfError = StaleIfError(
 )
 
 
-def forget_pages(sender=None, instance=None, created=False, **kwargs) -> None:
+def forget_pages(sender=None, instance=None, **kwargs) -> None:
     """Forget pages after a change: this process's, and the changed workspace's for every process.
 
-    The workspace is the instance itself (its name, branding...), else the connection's (a trail or a stop is saved
-    in its workspace's schema). Called with no instance (tests), this process forgets every page and stops
-    reading the shared ones.
+    A new row counts too: a new stop or translation changes pages kept already (their neighbours, the
+    languages they list). The workspace is the instance itself (its name, branding...), else the connection's
+    (a trail or a stop is saved in its workspace's schema). Called with no instance (tests), this process
+    forgets every page and stops reading the shared ones.
     """
     pages.clear()
-    if created:
-        return  # nothing was kept for what did not exist: a host or page not found is never kept
     if instance is None:
         pages.shared.clear()
         return
@@ -57,9 +56,3 @@ def forget_pages(sender=None, instance=None, created=False, **kwargs) -> None:
     pages.shared.forget_scope(schema)
     # Again once committed: a scan in between may have rendered the rows as they were and shared that.
     transaction.on_commit(lambda: pages.shared.forget_scope(schema))
-
-
-def forget_translated_pages(sender=None, instance=None, **kwargs) -> None:
-    """Forget pages after a translation is saved or deleted: even a new one changes pages kept already (the
-    languages the main language's page lists), so nothing is skipped for being created."""
-    forget_pages(sender, instance)
