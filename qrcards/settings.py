@@ -255,12 +255,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 # A Redis gone quiet costs a request half a second at most, then is skipped for a while (lib/shared.py).
 _REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+# Before every cache key: deployments (or test runs) sharing one Redis keep apart, hosts and pages included.
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX") or ""
 CACHES = {
     "default": (
         {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": _REDIS_TIMEOUTS,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "qrcards_cache"}
@@ -271,7 +274,12 @@ CACHES = {
     # Hosts, scanner pages and visitor salts for every process (lib/shared.py): keys that name their workspace
     # themselves. A table of its own without Redis, so their number never culls the rate-limit counters.
     "shared": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "OPTIONS": _REDIS_TIMEOUTS}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": _REDIS_TIMEOUTS,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
         if REDIS_URL
         else {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",

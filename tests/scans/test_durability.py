@@ -197,7 +197,10 @@ def stack(request, django_db_setup, django_db_blocker, tmp_path_factory):
     env.pop("REDIS_URL", None)
     if request.param == "redis":
         env["REDIS_URL"] = redis_or_skip()
-        env["SCAN_STREAM"] = f"qrcards:scans:test-{uuid.uuid4().hex}"  # several test runs may share a Redis
+        # Several test runs may share a Redis: each its own stream, and its own cache keys (hosts, pages).
+        run = uuid.uuid4().hex
+        env["SCAN_STREAM"] = f"qrcards:scans:test-{run}"
+        env["CACHE_KEY_PREFIX"] = f"test-{run}"
     directory = tmp_path_factory.mktemp(f"stack-{request.param}")
     env["SCAN_SPOOL_DIR"] = str(directory / "spool")
     env["LAST_GOOD_DIR"] = str(directory / "last-good")
