@@ -438,3 +438,58 @@ class StopTranslation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.key})"
+
+
+def new_media_key() -> str:
+    """128 random bits: a media file's URL can't be guessed, in this workspace or any other."""
+    return secrets.token_urlsafe(16)
+
+
+class AssetQuerySet(models.QuerySet):
+    def kinds(self) -> dict[str, str]:
+        """Every asset's name and kind ("image" or "audio"): what DAP is told exists."""
+        return dict(self.values_list("name", "kind"))
+
+    def used_bytes(self) -> int:
+        """What the workspace's media takes in storage, originals and variants: what its quota counts."""
+        return self.aggregate(total=Coalesce(models.Sum("bytes"), 0))["total"]
+
+
+class Asset(models.Model):
+    """A picture or a sound in the workspace's media library, referred to from trails by its name.
+
+    Its files live in storage under `workspaces/<schema>/media/<key>/`: the original (`original`) and, for a
+    picture, the variants made at upload (`variants`). The key is random and changes when the file is replaced,
+    so every URL can be cached for good and none can be guessed.
+    """
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Picture"
+        AUDIO = "audio", "Audio"
+
+    name = models.CharField(max_length=100, unique=True, help_text="How a trail refers to it: ![alt](name).")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    key = models.CharField(max_length=32, unique=True, default=new_media_key, editable=False)
+    original = models.CharField(max_length=40, editable=False, help_text="The original's file name, under the key.")
+    content_type = models.CharField(max_length=100, editable=False)
+    bytes = models.PositiveBigIntegerField(default=0, editable=False, help_text="Original and variants together.")
+    width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    duration = models.FloatField(null=True, blank=True, editable=False, help_text="Seconds, for audio.")
+    colour = models.CharField(max_length=7, blank=True, editable=False, help_text="Shown while a picture loads.")
+    # [{"file": "w480.webp", "width": 480, "height": 320, "type": "image/webp", "bytes": 31000}, ...]
+    variants = models.JSONField(default=list, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AssetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def url(self, file: str | None = None) -> str:
+        """Where this workspace's hosts serve one of the asset's files (the original when `file` is None)."""
+        return f"/media/{self.key}/{file or self.original}"
