@@ -23,7 +23,7 @@ from pydantic import AfterValidator, ConfigDict
 
 import dap
 from qrcards.api_fields import Body, Id, PageQuery, page_of, storable_text
-from trails.downloads import card_host, cards_pdf_download, qr_download, qr_zip_download
+from trails.downloads import CARDS_PER_PDF, card_host, cards_pdf_download, qr_download, qr_zip_download
 from trails.forms import PrintForm, QrOptionsForm
 from trails.limits import count_preview
 from trails.models import Stop, Trail, normalize_token
@@ -49,7 +49,6 @@ Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(stora
 # Drawing a card takes ~10 ms, a 512 px PNG ~20 ms (on a busy 2-core machine; 500 stops of cards were 4 s):
 # a long trail's downloads come in pages of under a second's work, so no request holds a worker long.
 # Each page's Link: <…>; rel="next" header names the next.
-CARDS_PER_PDF = 48  # six sheets of eight
 CODES_PER_ZIP = 50
 PNG_PIXELS_PER_ZIP = 25 * 512 * 512
 

@@ -15,6 +15,10 @@ from trails.cards import Branding, cards_for_stops, cards_pdf
 from trails.models import Stop, Trail
 from trails.qr import QrOptions, qr_png, qr_svg
 
+# A long trail's cards come in files of 48 (six A4 sheets of eight): drawing a card takes ~5 ms, so one file is
+# a fraction of a second of a worker's time however long the trail, in the dashboard and the API alike.
+CARDS_PER_PDF = 48
+
 
 def card_host(request: HttpRequest, *, stops: Iterable[Stop]) -> tuple[str, str]:
     """(scheme, host) for the URLs on the cards of `stops`: the domain the workspace prints, on this request's port.
@@ -78,7 +82,10 @@ def cards_pdf_download(
         branding=card_branding(request.tenant),
     )
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{file_slug(trail.title)}-cards-{paper.lower()}.pdf"'
+    # A file of a longer trail says which cards it holds, so the files of one trail don't overwrite each other.
+    part = f"-{first}-{first + len(stops) - 1}" if count and count > len(stops) else ""
+    name = f"{file_slug(trail.title)}-cards-{paper.lower()}{part}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

@@ -25,7 +25,7 @@ from accounts.workspaces import workspace_url
 from lib.stale import DATABASE_AWAY
 from scans.recording import record_scan
 from trails.cards import DEFAULT_CALL_TO_ACTION, LAYOUTS, cards_for_stops
-from trails.downloads import card_host, cards_pdf_download, qr_download
+from trails.downloads import CARDS_PER_PDF, card_host, cards_pdf_download, qr_download
 from trails.forms import (
     STARTER,
     PrintForm,
@@ -43,7 +43,7 @@ from trails.qr import qr_svg, qr_version
 # Scanner pages are the same for everyone: rendered once, kept in each process and shared (trails/pagecache.py).
 # Long trails' cards come a page at a time, so no request spends long drawing codes.
 CARDS_PER_PAGE = 50
-CARDS_PER_PRINT = 100
+CARDS_PER_PRINT = CARDS_PER_PDF  # the print view draws as many codes as a PDF: under a second of a worker's time
 STALE_MESSAGE = (
     "Someone else saved this trail after you opened it. Your text is below, unsaved: "
     "copy what you need, then reload to see their version."
@@ -628,10 +628,21 @@ def trail_cards(request: HttpRequest, pk: int) -> HttpResponse:
         "version": version,
         "query": options.urlencode(),
         "print_form": PrintForm(initial={"paper": "A4"}),
+        "pdf_files": _pdf_files(page.paginator.count),
         "call_to_action": trail.call_to_action or DEFAULT_CALL_TO_ACTION,
         "call_to_action_limit": dap.MAX_CALL_TO_ACTION_CHARS,
     }
     return render(request, "trails/trail_cards.html", context)
+
+
+def _pdf_files(count: int) -> list[tuple[int, int, int]]:
+    """(file number, first card, last card) of each PDF a trail of `count` cards comes in, when more than one."""
+    if count <= CARDS_PER_PDF:
+        return []
+    return [
+        (number, start + 1, min(start + CARDS_PER_PDF, count))
+        for number, start in enumerate(range(0, count, CARDS_PER_PDF), start=1)
+    ]
 
 
 @require_GET
@@ -692,4 +703,14 @@ def trail_cards_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponse(f"Paper must be one of {choices}.", status=400, content_type="text/plain; charset=utf-8")
     paper = form.cleaned_data["paper"] if form.is_bound else "A4"
     crop_marks = form.cleaned_data["crop_marks"] if form.is_bound else False
-    return cards_pdf_download(request, trail=trail, paper=paper, crop_marks=crop_marks)
+    # A long trail's cards come a file at a time (the cards page offers each), so no request draws hundreds.
+    page = Paginator(trail.live_stops(), CARDS_PER_PDF).get_page(request.GET.get("page"))
+    return cards_pdf_download(
+        request,
+        trail=trail,
+        paper=paper,
+        crop_marks=crop_marks,
+        stops=list(page),
+        first=page.start_index() or 1,
+        count=page.paginator.count,
+    )

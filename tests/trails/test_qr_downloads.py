@@ -96,6 +96,27 @@ def test_the_cards_pdf_holds_every_stops_code(owner_a, trail_a):
     assert set(decode(image)) == expected
 
 
+def test_a_long_trails_cards_come_in_files_the_cards_page_offers_one_by_one(owner_a, workspace_a, monkeypatch):
+    from tests.fixtures.trails import trail_markdown
+
+    monkeypatch.setattr("trails.views.CARDS_PER_PDF", 4)
+    monkeypatch.setattr("trails.downloads.CARDS_PER_PDF", 4)
+    trail = make_trail(workspace=workspace_a, source=trail_markdown(stops=[(f"s{n}", f"Stop {n}") for n in range(10)]))
+
+    cards_page = owner_a.get(f"/dashboard/trails/{trail.pk}/cards/").content.decode()
+    last = owner_a.get(f"/dashboard/trails/{trail.pk}/cards.pdf?paper=A4&page=3")
+
+    assert [f'name="page" value="{n}">PDF, cards {a}–{b}<' in cards_page for n, a, b in ((1, 1, 4), (3, 9, 10))] == [
+        True,
+        True,
+    ]
+    pdf = pypdfium2.PdfDocument(last.content)
+    text = " ".join(pdf[0].get_textpage().get_text_range().split())
+    assert len(decode(pdf[0].render(scale=2).to_pil().convert("RGB"))) == 2
+    assert "9 of 10" in text or "9 / 10" in text
+    assert last["Content-Disposition"].endswith('-cards-a4-9-10.pdf"')
+
+
 def test_the_cards_of_a_trail_in_several_languages_list_them_on_paper_and_in_the_print_view(
     owner_a, trail_a, workspace_a
 ):
@@ -151,12 +172,13 @@ def test_a_long_trails_codes_and_print_view_come_a_page_at_a_time_keeping_the_op
 
     first = owner_a.get(f"/dashboard/trails/{trail.pk}/cards/?error_correction=H").content.decode()
     last = owner_a.get(f"/dashboard/trails/{trail.pk}/cards/?error_correction=H&page=3").content.decode()
-    printed = owner_a.get(f"/dashboard/trails/{trail.pk}/cards/print?page=2").content.decode()
+    printed = owner_a.get(f"/dashboard/trails/{trail.pk}/cards/print?page=3").content.decode()
 
     assert first.count("<svg") == 50 and "Stops 1–50 of 130" in first
     assert "?error_correction=H&amp;page=2" in first  # the next page keeps the chosen options
     assert last.count("<svg") == 30 and "31. Stop 31" not in last and "101. Stop 101" in last
-    assert printed.count('class="card"') == 30 and "Stop 101 of 130" in printed
+    # The print view comes 48 cards at a time, like the PDFs: the third holds cards 97 to 130.
+    assert printed.count('class="card"') == 34 and "Stop 97 of 130" in printed
 
 
 def test_the_qr_page_shows_each_stops_url_as_its_code_encodes_it(owner_a, trail_a):
