@@ -36,7 +36,16 @@ from trails.forms import (
 )
 from trails.languages import SCANNER_LANGUAGES, choose_language
 from trails.limits import TooManyPreviews, count_preview
-from trails.models import InvalidDocument, StaleVersion, Stop, StopTranslation, Trail, TrailTranslation, normalize_token
+from trails.models import (
+    InvalidDocument,
+    StaleVersion,
+    Stop,
+    StopTranslation,
+    Trail,
+    TrailTranslation,
+    assemble,
+    normalize_token,
+)
 from trails.pagecache import page_key, pages
 from trails.qr import qr_svg, qr_version
 
@@ -355,7 +364,7 @@ def _preview_context(
     language: str | None = None,
 ) -> dict:
     """The assembled document, its diagnostics and the scanner page of one of its stops, unsaved."""
-    assembly = assembly or dap.assemble(source)
+    assembly = assembly or assemble(source)
     tokens = {stop.key: stop.token for stop in trail.stops.all()} if trail else {}
     preview_trail = Trail(
         title=assembly.title, theme=assembly.theme, language=assembly.language, intro_html=assembly.intro_html
@@ -563,7 +572,7 @@ def _translation_preview_context(
     assembly: dap.Assembly | None = None,
 ) -> dict:
     """The translation's own diagnostics, how it stands against the main document, and its scanner page."""
-    assembly = assembly or dap.assemble(source)
+    assembly = assembly or assemble(source)
     context = _preview_context(
         request, source, trail=translation.trail, selected=selected, assembly=assembly, language=translation.language
     )
