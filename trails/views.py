@@ -24,6 +24,7 @@ from accounts.roles import can
 from accounts.workspaces import workspace_url
 from lib.stale import DATABASE_AWAY
 from scans.recording import record_scan
+from trails import media
 from trails.cards import DEFAULT_CALL_TO_ACTION, LAYOUTS, cards_for_stops
 from trails.downloads import card_host, cards_pdf_download, qr_download
 from trails.embeds import Embedded, embed
@@ -299,6 +300,13 @@ def stop_page(request: HttpRequest, token: str) -> HttpResponse:
     # The page skips the middleware that would say so (trails/middleware.py); its CSP forbids framing too.
     response["X-Frame-Options"] = "DENY"
     return response
+
+
+@require_safe
+def media_file(request: HttpRequest, key: str, file: str) -> HttpResponse:
+    """A picture variant or a sound of this workspace's media library, for scanner pages and the dashboard alike:
+    public to whoever has the URL (its key is 128 random bits), a 404 on any other workspace's host."""
+    return media.file_response(request, key=key, file=file)
 
 
 # The dashboard -------------------------------------------------------------------------------------------
