@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 import dap
 from trails.cards import LAYOUTS
-from trails.models import Trail
+from trails.models import Trail, assemble
 from trails.qr import MAX_BORDER, MIN_BORDER, PNG_SIZE_PX, PRINT_SIZE_MM, QrOptions
 
 
@@ -25,7 +25,7 @@ class TrailSourceForm(forms.ModelForm):
 
     def clean_source(self) -> str:
         source = self.cleaned_data["source"]
-        assembly = dap.assemble(source)
+        assembly = assemble(source)
         if not assembly.ok:
             raise ValidationError(_diagnostic_errors(assembly))
         return source
