@@ -151,3 +151,83 @@ class PrintForm(forms.Form):
     crop_marks = forms.BooleanField(
         label="For a print shop (crop marks; bleed on cards, signs and tents)", required=False
     )
+
+
+# The media library -------------------------------------------------------------------------------------------
+
+# More files than this in one go is refused as a whole (politely, before any is stored): a batch stays
+# something a person can check in the list afterwards. The upload script sends one file a request.
+MAX_FILES_AT_ONCE = 20
+# How a trail refers to an asset, ![alt](name): letters, digits and - _ . only, so the name needs no escaping
+# in Markdown and reads the same in a URL; it starts with a letter or digit (no hidden ".name").
+MEDIA_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one input; each is checked by trails.media when it is stored."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None) -> list:
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        if not files and self.required:
+            raise ValidationError("Choose at least one picture or sound file.", code="required")
+        if len(files) > MAX_FILES_AT_ONCE:
+            raise ValidationError(
+                f"That's {len(files)} files: upload at most {MAX_FILES_AT_ONCE} at once. Nothing was uploaded.",
+                code="too_many_files",
+            )
+        return [super(MultipleFileField, self).clean(file, initial) for file in files]
+
+
+# What the file pickers offer (the server checks each file's content whatever its name or type says).
+ACCEPTED_MEDIA = ",".join(
+    (
+        "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif",
+        "audio/mpeg,audio/mp4,audio/aac,audio/ogg,audio/opus,.mp3,.m4a,.aac,.ogg,.opus",
+    )
+)
+
+
+class MediaUploadForm(forms.Form):
+    files = MultipleFileField(
+        label="Pictures and sound",
+        help_text=(
+            f"JPEG, PNG, WebP or HEIC pictures; MP3, M4A/AAC or Ogg/Opus sound. Up to {MAX_FILES_AT_ONCE} at once."
+        ),
+        widget=MultipleFileInput(attrs={"accept": ACCEPTED_MEDIA, "multiple": True}),
+    )
+
+
+class MediaRenameForm(forms.Form):
+    name = forms.RegexField(
+        label="Name",
+        regex=MEDIA_NAME,
+        max_length=100,
+        error_messages={"invalid": "Use letters, digits, dots, hyphens and underscores only (no spaces)."},
+        help_text="Trails refer to it by this name; renaming rewrites them as a new version of each.",
+    )
+
+    def __init__(self, *args, asset=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.asset = asset
+
+    def clean_name(self) -> str:
+        from trails.models import Asset
+
+        name = self.cleaned_data["name"]
+        if Asset.objects.filter(name=name).exclude(pk=getattr(self.asset, "pk", None)).exists():
+            raise ValidationError(f"Another file is called “{name}” already: choose another name.", code="taken")
+        return name
+
+
+class MediaReplaceForm(forms.Form):
+    file = forms.FileField(
+        label="New file",
+        help_text="Same name, so every page that shows it shows the new one.",
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED_MEDIA}),
+    )

@@ -454,6 +454,31 @@ class AssetQuerySet(models.QuerySet):
         """What the workspace's media takes in storage, originals and variants: what its quota counts."""
         return self.aggregate(total=Coalesce(models.Sum("bytes"), 0))["total"]
 
+    def usage(self, *, names: list[str] | None = None, lock: bool = False) -> dict[str, list[Trail | TrailTranslation]]:
+        """Which documents refer to which asset names: {name: [live trails, then translations]}.
+
+        Every live document is read once (the library's whole page costs two queries, not two per asset); with
+        `names`, only the documents whose text contains one of them. `lock` locks the rows found, for a change.
+        """
+        trails = Trail.objects.live()
+        translations = TrailTranslation.objects.filter(trail__deleted_at__isnull=True).select_related("trail")
+        if not lock:  # a document rewritten is saved whole
+            trails = trails.only("pk", "title", "source")
+            translations = translations.only("pk", "language", "source", "trail__id", "trail__title")
+        if names is not None:
+            contains = Q()
+            for name in names:
+                contains |= Q(source__contains=name)
+            trails, translations = trails.filter(contains), translations.filter(contains)
+        if lock:
+            trails, translations = trails.select_for_update(), translations.select_for_update(of=("self",))
+        found: dict[str, list[Trail | TrailTranslation]] = {}
+        for document in [*trails, *translations]:
+            for name in dict.fromkeys(ref.name for ref in dap.media_references(document.source)):
+                if names is None or name in names:
+                    found.setdefault(name, []).append(document)
+        return found
+
 
 class Asset(models.Model):
     """A picture or a sound in the workspace's media library, referred to from trails by its name.
@@ -493,3 +518,58 @@ class Asset(models.Model):
     def url(self, file: str | None = None) -> str:
         """Where this workspace's hosts serve one of the asset's files (the original when `file` is None)."""
         return f"/media/{self.key}/{file or self.original}"
+
+    def thumb_url(self) -> str:
+        """The library's small picture of it: its thumbnail variant, else its smallest; "" for sound."""
+        if self.kind != self.Kind.IMAGE:
+            return ""
+        variants = [v for v in self.variants if v.get("file")]
+        thumbs = [v for v in variants if v.get("role") == "thumb"]
+        if chosen := thumbs or sorted(variants, key=lambda v: v.get("width") or 0)[:1]:
+            return self.url(chosen[0]["file"])
+        return self.url()
+
+    def duration_text(self) -> str:
+        """How long the sound lasts, as a player shows it: "1:05", "1:02:09"."""
+        seconds = round(self.duration or 0)
+        hours, rest = divmod(seconds, 3600)
+        return f"{hours}:{rest // 60:02}:{rest % 60:02}" if hours else f"{rest // 60}:{rest % 60:02}"
+
+    def reference(self) -> tuple[str, str]:
+        """How a trail's Markdown refers to it, and the placeholder in that text for the author to write over."""
+        placeholder = "alt text here" if self.kind == self.Kind.IMAGE else "what the recording is"
+        prefix = "" if self.kind == self.Kind.IMAGE else "Audio: "
+        return f"![{prefix}{placeholder}]({self.name})", placeholder
+
+    def used_by(self) -> list[Trail | TrailTranslation]:
+        """The live trails, then the translations, whose documents refer to this asset by its name."""
+        return Asset.objects.usage(names=[self.name]).get(self.name, [])
+
+    @transaction.atomic
+    def rename(self, name: str) -> list[Trail | TrailTranslation]:
+        """Give the asset another name, and rewrite every document that refers to it, each as a new version.
+
+        All or nothing, in one transaction: the asset's row and the documents are locked, so an editor who opened
+        one of them before the rename gets the stale-version answer rather than bringing the old name back
+        unnoticed. Raises MediaNameTaken if another asset has `name`. Returns the documents rewritten.
+        """
+        old = Asset.objects.select_for_update().values_list("name", flat=True).get(pk=self.pk)
+        if name == old:
+            return []
+        if Asset.objects.filter(name=name).exclude(pk=self.pk).exists():
+            raise MediaNameTaken(name)
+        documents = Asset.objects.usage(names=[old], lock=True).get(old, [])
+        self.name = name
+        try:
+            with transaction.atomic():
+                self.save(update_fields=["name", "updated_at"])
+        except IntegrityError:  # taken meanwhile
+            self.name = old
+            raise MediaNameTaken(name) from None
+        for document in documents:
+            document.set_source(dap.rename_media(document.source, old, name))
+        return documents
+
+
+class MediaNameTaken(Exception):
+    """Another asset of the workspace has this name already."""
