@@ -439,10 +439,53 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
+# Uploaded files (logos, the media library: trails/media.py) go to the local file system under MEDIA_ROOT, or to
+# an S3-compatible bucket (AWS S3, Cloudflare R2, MinIO, Backblaze B2) when MEDIA_S3_BUCKET is set. Workspace
+# hosts serve them at /media/<key>/<file>: from the disk, or by a redirect to a short-lived signed URL of the
+# bucket (or to MEDIA_PUBLIC_BASE_URL, a CDN in front of it, when set).
+MEDIA_S3_BUCKET = env_str("MEDIA_S3_BUCKET")
+MEDIA_PUBLIC_BASE_URL = env_str("MEDIA_PUBLIC_BASE_URL").rstrip("/")
+MEDIA_SIGNED_URL_SECONDS = env_int("MEDIA_SIGNED_URL_SECONDS", 3600)
+_default_storage: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if MEDIA_S3_BUCKET:
+    _s3_keys = (env_str("MEDIA_S3_ACCESS_KEY_ID"), env_str("MEDIA_S3_SECRET_ACCESS_KEY"))
+    if bool(_s3_keys[0]) != bool(_s3_keys[1]):
+        raise ImproperlyConfigured("Set both MEDIA_S3_ACCESS_KEY_ID and MEDIA_S3_SECRET_ACCESS_KEY, or neither")
+    _public = urlsplit(MEDIA_PUBLIC_BASE_URL) if MEDIA_PUBLIC_BASE_URL else None
+    if _public and (_public.scheme not in ("http", "https") or not _public.netloc):
+        raise ImproperlyConfigured(f"MEDIA_PUBLIC_BASE_URL must be an http(s) URL; got {MEDIA_PUBLIC_BASE_URL!r}")
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": env_str("MEDIA_S3_ENDPOINT_URL") or None,  # unset: AWS itself
+            "region_name": env_str("MEDIA_S3_REGION") or None,
+            # Unset: boto3's own chain (AWS_* variables, an instance role).
+            "access_key": _s3_keys[0] or None,
+            "secret_key": _s3_keys[1] or None,
+            "addressing_style": env_choice("MEDIA_S3_ADDRESSING_STYLE", ("auto", "path", "virtual"), "auto"),
+            "signature_version": "s3v4",
+            "default_acl": None,  # the bucket's own: private, unless a CDN is meant to read it
+            "file_overwrite": False,
+            "querystring_auth": not _public,
+            "querystring_expire": MEDIA_SIGNED_URL_SECONDS,
+            "custom_domain": (_public.netloc + _public.path) if _public else None,
+            "url_protocol": f"{_public.scheme}:" if _public else "https:",
+            # Every file's name changes with its content (a new key), so caches may keep it for good.
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# The media library's limits (trails/media.py).
+MEDIA_MAX_IMAGE_MB = env_int("MEDIA_MAX_IMAGE_MB", 20)
+MEDIA_MAX_AUDIO_MB = env_int("MEDIA_MAX_AUDIO_MB", 50)
+# A picture's pixels, as its header declares them, checked before it is decoded (a 48 MP phone photo fits).
+MEDIA_MAX_IMAGE_PIXELS = env_int("MEDIA_MAX_IMAGE_PIXELS", 50_000_000)
+MEDIA_QUOTA_MB = env_int("MEDIA_QUOTA_MB", 1024)
+MEDIA_MAX_FILES_PER_UPLOAD = env_int("MEDIA_MAX_FILES_PER_UPLOAD", 20)
 # Static file names carry a content hash, so browsers may keep them for a year.
 WHITENOISE_MAX_AGE = 365 * 24 * 3600
 

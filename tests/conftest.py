@@ -12,6 +12,8 @@ pytest_plugins = [
     "tests.fixtures.dns",
     "tests.fixtures.webhooks",
     "tests.fixtures.replica",
+    "tests.fixtures.media",
+    "tests.fixtures.s3",
 ]
 
 
@@ -29,6 +31,7 @@ def _test_settings(tmp_path_factory):
     # Files the web tier keeps on local disk go to the test's own directory, not var/.
     settings.SCAN_SPOOL_DIR = tmp_path_factory.mktemp("spool")
     settings.LAST_GOOD_DIR = tmp_path_factory.mktemp("last-good")
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
     # The browser tests' live server finds static files in the source tree, never a stale var/static (WhiteNoise
     # looks in STATIC_ROOT before the finders, so it points at an empty directory).
     settings.STATIC_ROOT = tmp_path_factory.mktemp("static")

@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 
 import dap
 from trails.cards import LAYOUTS
-from trails.models import Trail
+from trails.media import MediaRefused, check_name, max_files_per_upload
+from trails.models import Trail, assemble
 from trails.qr import MAX_BORDER, MIN_BORDER, PNG_SIZE_PX, PRINT_SIZE_MM, QrOptions
 
 
@@ -25,7 +26,7 @@ class TrailSourceForm(forms.ModelForm):
 
     def clean_source(self) -> str:
         source = self.cleaned_data["source"]
-        assembly = dap.assemble(source)
+        assembly = assemble(source)
         if not assembly.ok:
             raise ValidationError(_diagnostic_errors(assembly))
         return source
@@ -155,13 +156,6 @@ class PrintForm(forms.Form):
 
 # The media library -------------------------------------------------------------------------------------------
 
-# More files than this in one go is refused as a whole (politely, before any is stored): a batch stays
-# something a person can check in the list afterwards. The upload script sends one file a request.
-MAX_FILES_AT_ONCE = 20
-# How a trail refers to an asset, ![alt](name): letters, digits and - _ . only, so the name needs no escaping
-# in Markdown and reads the same in a URL; it starts with a letter or digit (no hidden ".name").
-MEDIA_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
@@ -176,12 +170,16 @@ class MultipleFileField(forms.FileField):
         files = data if isinstance(data, list | tuple) else [data] if data else []
         if not files and self.required:
             raise ValidationError("Choose at least one picture or sound file.", code="required")
-        if len(files) > MAX_FILES_AT_ONCE:
+        most = max_files_per_upload()
+        if len(files) > most:
+            # Refused as a whole, before any is stored: a batch stays something a person can check afterwards.
             raise ValidationError(
-                f"That's {len(files)} files: upload at most {MAX_FILES_AT_ONCE} at once. Nothing was uploaded.",
+                f"That's {len(files)} files: upload at most {most} at once. Nothing was uploaded.",
                 code="too_many_files",
             )
-        return [super(MultipleFileField, self).clean(file, initial) for file in files]
+        # Each file is judged on its own when it is stored (an empty or unreadable one is named then), so one
+        # bad file doesn't turn the others away.
+        return files
 
 
 # What the file pickers offer (the server checks each file's content whatever its name or type says).
@@ -196,19 +194,15 @@ ACCEPTED_MEDIA = ",".join(
 class MediaUploadForm(forms.Form):
     files = MultipleFileField(
         label="Pictures and sound",
-        help_text=(
-            f"JPEG, PNG, WebP or HEIC pictures; MP3, M4A/AAC or Ogg/Opus sound. Up to {MAX_FILES_AT_ONCE} at once."
-        ),
+        help_text="JPEG, PNG, WebP or HEIC pictures; MP3, M4A/AAC or Ogg/Opus sound.",
         widget=MultipleFileInput(attrs={"accept": ACCEPTED_MEDIA, "multiple": True}),
     )
 
 
 class MediaRenameForm(forms.Form):
-    name = forms.RegexField(
+    name = forms.CharField(
         label="Name",
-        regex=MEDIA_NAME,
         max_length=100,
-        error_messages={"invalid": "Use letters, digits, dots, hyphens and underscores only (no spaces)."},
         help_text="Trails refer to it by this name; renaming rewrites them as a new version of each.",
     )
 
@@ -217,12 +211,10 @@ class MediaRenameForm(forms.Form):
         self.asset = asset
 
     def clean_name(self) -> str:
-        from trails.models import Asset
-
-        name = self.cleaned_data["name"]
-        if Asset.objects.filter(name=name).exclude(pk=getattr(self.asset, "pk", None)).exists():
-            raise ValidationError(f"Another file is called “{name}” already: choose another name.", code="taken")
-        return name
+        try:
+            return check_name(self.cleaned_data["name"], exclude=self.asset)
+        except MediaRefused as refusal:
+            raise ValidationError(str(refusal), code=refusal.code) from None
 
 
 class MediaReplaceForm(forms.Form):

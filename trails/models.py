@@ -29,6 +29,12 @@ def normalize_token(token: str) -> str | None:
     return token
 
 
+def assemble(source: str) -> dap.Assembly:
+    """`source` assembled against the current workspace's media library: every trail document is assembled
+    here, so references to pictures and audio it lacks are reported wherever a document is checked."""
+    return dap.assemble(source, media=Asset.objects.kinds())
+
+
 class StaleVersion(Exception):
     """Someone saved the trail after the editor was opened; saving now would lose their change."""
 
@@ -65,7 +71,7 @@ class TrailQuerySet(models.QuerySet):
 
     def import_markdown(self, source: str) -> tuple[Trail, bool]:
         """Update the live trail with the document's title, or create one. Returns (trail, created)."""
-        trail = self.live().filter(title=dap.assemble(source).title).first()
+        trail = self.live().filter(title=assemble(source).title).first()
         if trail is None:
             return Trail.create_from_markdown(source), True
         trail.set_source(source)
@@ -112,7 +118,7 @@ class Trail(models.Model):
         Raises InvalidDocument (and saves nothing) when the document has errors, and
         StaleVersion when `expected_version` is given and someone saved in between.
         """
-        assembly = dap.assemble(source)
+        assembly = assemble(source)
         if not assembly.ok:
             raise InvalidDocument(assembly)
         created = self.pk is None
@@ -377,7 +383,7 @@ class TrailTranslation(models.Model):
     @transaction.atomic
     def set_source(self, source: str, *, expected_version: int | None = None) -> dap.Assembly:
         """Assemble and save the translation and its stops; the same exceptions as `Trail.set_source`."""
-        assembly = dap.assemble(source)
+        assembly = assemble(source)
         if not assembly.ok:
             raise InvalidDocument(assembly)
         if expected_version is not None and self.pk is not None:
@@ -414,8 +420,8 @@ class TrailTranslation(models.Model):
         translated_at = dict(self.stops.values_list("key", "changed_at")) if self.pk else {}
         main_changed = dict(trail.live_stops().values_list("key", "changed_at"))
         return dap.compare(
-            dap.assemble(trail.source),
-            assembly or dap.assemble(self.source),
+            assemble(trail.source),
+            assembly or assemble(self.source),
             tag=self.language,
             main_changed=main_changed,
             translated_at=translated_at,
@@ -537,9 +543,14 @@ class Asset(models.Model):
 
     def reference(self) -> tuple[str, str]:
         """How a trail's Markdown refers to it, and the placeholder in that text for the author to write over."""
-        placeholder = "alt text here" if self.kind == self.Kind.IMAGE else "what the recording is"
-        prefix = "" if self.kind == self.Kind.IMAGE else "Audio: "
-        return f"![{prefix}{placeholder}]({self.name})", placeholder
+        if self.kind == self.Kind.IMAGE:
+            return f"![alt text here]({self.name})", "alt text here"
+        # An audio guide is labelled in the brackets, its transcript a quote right under it (dap/media.py).
+        placeholder = "what it is"
+        return (
+            f"![Audio guide: {placeholder}]({self.name})\n\n> Transcript: write here what the recording says.",
+            placeholder,
+        )
 
     def used_by(self) -> list[Trail | TrailTranslation]:
         """The live trails, then the translations, whose documents refer to this asset by its name."""

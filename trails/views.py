@@ -30,7 +30,6 @@ from trails.cards import DEFAULT_CALL_TO_ACTION, LAYOUTS, cards_for_stops
 from trails.downloads import card_host, cards_pdf_download, qr_download
 from trails.forms import (
     ACCEPTED_MEDIA,
-    MAX_FILES_AT_ONCE,
     STARTER,
     MediaRenameForm,
     MediaReplaceForm,
@@ -52,6 +51,7 @@ from trails.models import (
     StopTranslation,
     Trail,
     TrailTranslation,
+    assemble,
     normalize_token,
 )
 from trails.pagecache import page_key, pages
@@ -372,7 +372,7 @@ def _preview_context(
     language: str | None = None,
 ) -> dict:
     """The assembled document, its diagnostics and the scanner page of one of its stops, unsaved."""
-    assembly = assembly or dap.assemble(source)
+    assembly = assembly or assemble(source)
     tokens = {stop.key: stop.token for stop in trail.stops.all()} if trail else {}
     preview_trail = Trail(
         title=assembly.title, theme=assembly.theme, language=assembly.language, intro_html=assembly.intro_html
@@ -580,7 +580,7 @@ def _translation_preview_context(
     assembly: dap.Assembly | None = None,
 ) -> dict:
     """The translation's own diagnostics, how it stands against the main document, and its scanner page."""
-    assembly = assembly or dap.assemble(source)
+    assembly = assembly or assemble(source)
     context = _preview_context(
         request, source, trail=translation.trail, selected=selected, assembly=assembly, language=translation.language
     )
@@ -756,7 +756,7 @@ def _library_context(request: HttpRequest) -> dict:
         "used": used,
         "allowed": allowed,
         "percent": min(100, round(100 * used / allowed)) if allowed else 0,
-        "max_files": MAX_FILES_AT_ONCE,
+        "max_files": media.max_files_per_upload(),
     }
 
 
@@ -785,7 +785,8 @@ def media_upload(request: HttpRequest) -> HttpResponse:
         valid, form = False, None
     if not valid:
         message = form.errors["files"][0] if form is not None and "files" in form.errors else None
-        message = message or f"Too many files at once: upload at most {MAX_FILES_AT_ONCE}. Nothing was uploaded."
+        most = media.max_files_per_upload()
+        message = message or f"Too many files at once: upload at most {most}. Nothing was uploaded."
         if _wants_json(request):
             return _media_error(400, "invalid", message)
         messages.error(request, message)
@@ -799,7 +800,7 @@ def media_upload(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
         if refused:
             name, refusal = refused[0]
-            status = 413 if refusal.code in ("too_large", "over_quota") else 400
+            status = 413 if refusal.code in ("too_large", "too_many_pixels", "quota_exceeded") else 400
             return _media_error(status, refusal.code, str(refusal), file=name)
         return JsonResponse({"assets": [_media_json(asset) for asset in stored]}, status=201)
     if stored:
