@@ -50,6 +50,7 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from trails.models import Asset, new_media_key
@@ -597,3 +598,96 @@ def media_origins() -> tuple[str, ...]:
 def _signed_url_origin() -> str:
     """Where the bucket's signed URLs point (signing needs no request to S3)."""
     return default_storage.url("workspaces/probe")
+
+
+KEY = re.compile(r"[A-Za-z0-9_-]{1,32}")
+FILE = re.compile(r"[a-z0-9]{1,20}\.[a-z0-9]{1,5}")
+RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+CHUNK = 64 * 1024
+IMMUTABLE = "public, max-age=31536000, immutable"
+# A file is never a page: should a browser ever open one as a document, it runs nothing and reaches nothing.
+FILE_CSP = "default-src 'none'; sandbox"
+
+
+def servable(key: str, file: str) -> tuple[Asset, str] | None:
+    """The asset of this workspace with `key` and the Content-Type of its `file`, if that file is served: a
+    picture's variants (never its original, whose bytes nobody but Pillow has read), a sound's original."""
+    if not KEY.fullmatch(key) or not FILE.fullmatch(file):
+        return None
+    asset = Asset.objects.filter(key=key).only("kind", "original", "content_type", "variants").first()
+    if asset is None:
+        return None
+    if asset.kind == Asset.Kind.AUDIO:
+        return (asset, asset.content_type) if file == asset.original else None
+    for variant in asset.variants:
+        if variant["file"] == file:
+            return asset, variant["type"]
+    return None
+
+
+def file_response(request: HttpRequest, *, key: str, file: str) -> HttpResponse:
+    """One of this workspace's media files: a 404 for a key that isn't this workspace's or a file not served.
+
+    From the local file system the file is streamed, with HTTP ranges (phones' audio players seek with them).
+    From S3 the answer is a redirect to a signed URL valid for MEDIA_SIGNED_URL_SECONDS (or to the CDN's
+    MEDIA_PUBLIC_BASE_URL): the bucket answers ranges itself, no web worker is held while a phone on a slow
+    network downloads 50 MB of sound, and the bucket stays private (a URL works for a while, then not).
+    """
+    found = servable(key, file)
+    if found is None:
+        raise Http404("No such file.")
+    asset, content_type = found
+    path = asset_prefix(asset.key) + file
+    if settings.MEDIA_S3_BUCKET:
+        response = HttpResponseRedirect(default_storage.url(path))
+        # The browser may reuse the redirect while the signature holds, with a margin for slow clocks.
+        keep = settings.MEDIA_SIGNED_URL_SECONDS // 2 if not settings.MEDIA_PUBLIC_BASE_URL else 31536000
+        response["Cache-Control"] = f"private, max-age={keep}"
+    else:
+        try:
+            handle = default_storage.open(path, "rb")
+        except FileNotFoundError:
+            raise Http404("No such file.") from None
+        response = _ranged(request, handle, content_type)
+        response["Cache-Control"] = IMMUTABLE
+        response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = FILE_CSP
+    return response
+
+
+def _ranged(request: HttpRequest, handle, content_type: str) -> HttpResponse:
+    """The whole file, or the one range of bytes the request asks for (206; 416 if it starts past the end).
+    Several ranges at once are answered with the whole file, as HTTP allows."""
+    size = handle.size
+    match = RANGE.fullmatch(request.headers.get("Range", "").replace(" ", ""))
+    start, end = 0, size - 1
+    if match and (match[1] or match[2]):
+        if not match[1]:  # the last n bytes
+            start = max(size - int(match[2]), 0)
+        else:
+            start = int(match[1])
+            end = min(int(match[2]), size - 1) if match[2] else size - 1
+        if start >= size or start > end:
+            handle.close()
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        response = StreamingHttpResponse(_chunks(handle, start, end), status=206, content_type=content_type)
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    else:
+        response = FileResponse(handle, content_type=content_type)
+    response["Content-Length"] = str(end - start + 1)
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
+def _chunks(handle, start: int, end: int):
+    with handle:
+        handle.seek(start)
+        left = end - start + 1
+        while left > 0:
+            chunk = handle.read(min(CHUNK, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+            yield chunk

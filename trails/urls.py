@@ -9,6 +9,7 @@ urlpatterns = [
     path("qr/<str:token>", views.stop_page, name="stop-page"),
     # QR codes carry the whole URL in upper case (alphanumeric mode: a smaller code).
     re_path(r"^QR/(?P<token>[^/]+)$", views.stop_page),
+    path("media/<str:key>/<str:file>", views.media_file, name="media-file"),
     path("dashboard/trails/", views.trail_list, name="trail-list"),
     path("dashboard/trails/new", views.trail_create, name="trail-create"),
     path("dashboard/trails/preview", views.trail_preview, name="trail-preview"),

@@ -270,6 +270,13 @@ def stop_page(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
+@require_safe
+def media_file(request: HttpRequest, key: str, file: str) -> HttpResponse:
+    """A picture variant or a sound of this workspace's media library, for scanner pages and the dashboard alike:
+    public to whoever has the URL (its key is 128 random bits), a 404 on any other workspace's host."""
+    return media.file_response(request, key=key, file=file)
+
+
 # The dashboard -------------------------------------------------------------------------------------------
 
 
