@@ -28,6 +28,7 @@ from scans.recording import record_scan
 from trails import media
 from trails.cards import DEFAULT_CALL_TO_ACTION, LAYOUTS, cards_for_stops
 from trails.downloads import card_host, cards_pdf_download, qr_download
+from trails.embeds import Embedded, embed
 from trails.forms import (
     ACCEPTED_MEDIA,
     STARTER,
@@ -42,6 +43,7 @@ from trails.forms import (
 )
 from trails.languages import SCANNER_LANGUAGES, choose_language
 from trails.limits import TooManyPreviews, count_preview
+from trails.media import media_origins
 from trails.models import (
     Asset,
     InvalidDocument,
@@ -66,19 +68,39 @@ STALE_MESSAGE = (
     "copy what you need, then reload to see their version."
 )
 # connect-src 'self': the page runs no script, but tools read /robots.txt from within it (Lighthouse's SEO audit).
+# Pictures and sound come from this host and, when media is served from S3 or a CDN, its origins (media_origins);
+# pictures also from exactly the hosts the page hot-links (trails/embeds.py), computed when the page is rendered.
 SCANNER_CSP = (
-    "default-src 'none'; style-src 'self'{accent}; img-src 'self' https: data:; connect-src 'self'; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "default-src 'none'; style-src 'self'{styles}; img-src 'self'{images}; media-src 'self'{media}; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
 
-def _scanner_csp(workspace) -> str:
-    """No scripts at all; styles from our own files, plus the workspace's accent colour by its hash."""
-    accent = ""
+def _scanner_csp(workspace, media: Embedded | None = None) -> str:
+    """No scripts at all; styles from our own files, plus the workspace's accent colour and the page's picture
+    placeholders by their hashes; pictures and sound from exactly where this page's come from.
+
+    Without `media` (a copy kept by a version that didn't record it), any https: picture, as that version allowed.
+    """
+    styles = []
     if workspace.accent_css:
         digest = base64.b64encode(hashlib.sha256(workspace.accent_css.encode()).digest()).decode()
-        accent = f" 'sha256-{digest}'"
-    return SCANNER_CSP.format(accent=accent)
+        styles.append(f"'sha256-{digest}'")
+    origins = media_origins()
+    images = list(origins)
+    if media is None:
+        images += ["https:", "data:"]
+    else:
+        styles += [media.style_hash] if media.style else []
+        images += [origin for origin in media.image_origins if origin not in origins]
+    return SCANNER_CSP.format(
+        styles="".join(f" {source}" for source in styles),
+        images="".join(f" {source}" for source in images),
+        media="".join(f" {source}" for source in origins),
+    )
+
+
+NO_MEDIA = Embedded(())
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +111,7 @@ class ScannerPage:
     trail_id: int | None = None
     language: str = ""  # the language it is in
     languages: tuple[str, ...] = ()  # the trail's, main first: more than one, and each has its own page
+    csp: str = ""  # its Content-Security-Policy, made with it (its pictures' hosts); "" in older copies
 
     def __setstate__(self, state: list) -> None:
         """Last good copies kept on disk by an earlier version lack the fields added since: they take defaults."""
@@ -122,7 +145,8 @@ def _missing_page(request: HttpRequest) -> ScannerPage:
     language = choose_language(request, SCANNER_LANGUAGES)
     context = {"workspace": request.tenant, **_language_context("", language, ())}
     with translation.override(language):
-        return ScannerPage(404, render_to_string("trails/stop_missing.html", context), language=language)
+        html = render_to_string("trails/stop_missing.html", context)
+    return ScannerPage(404, html, language=language, csp=_scanner_csp(request.tenant, NO_MEDIA))
 
 
 def _worth_keeping(page: ScannerPage) -> bool:
@@ -146,16 +170,17 @@ def _render_scanner_page(request: HttpRequest, token: str, *, language: str | No
         if stop.is_retired:
             first = trail.live_stops().first() if trail.is_open else None
             html = render_to_string("trails/stop_retired.html", {**shared, "first": first})
-            return ScannerPage(410, html, **multilingual)
+            return ScannerPage(410, html, csp=_scanner_csp(workspace, NO_MEDIA), **multilingual)
         if not trail.is_open:
-            return ScannerPage(404, render_to_string("trails/stop_not_open.html", shared), **multilingual)
+            html = render_to_string("trails/stop_not_open.html", shared)
+            return ScannerPage(404, html, csp=_scanner_csp(workspace, NO_MEDIA), **multilingual)
         previous, following, count = stop.neighbours()
         # The last stop offers the trail again from its start: one more query, once per cached page.
         first = trail.live_stops().first() if following is None and previous is not None else None
         fallback = None
         if language != trail.language:
             fallback = _translate(trail, language, stop=stop, others=[previous, following])
-        html = render_stop_html(
+        page = render_stop_html(
             workspace=workspace,
             trail=trail,
             stop=stop,
@@ -166,7 +191,8 @@ def _render_scanner_page(request: HttpRequest, token: str, *, language: str | No
             first=first,
             extra={**shared, "fallback": fallback},
         )
-    return ScannerPage(200, html, stop_id=stop.pk, trail_id=trail.pk, **multilingual)
+    csp = _scanner_csp(workspace, page.media)
+    return ScannerPage(200, page.html, stop_id=stop.pk, trail_id=trail.pk, csp=csp, **multilingual)
 
 
 def _language_context(token: str, language: str, languages: tuple[str, ...], *, site: str = "") -> dict:
@@ -215,6 +241,12 @@ def _translate(trail: Trail, language: str, *, stop: Stop, others: list[Stop | N
     return None if stop.key in translated else dap.language(trail.language)
 
 
+@dataclass(frozen=True)
+class RenderedStop:
+    html: str
+    media: Embedded  # what the page's policy must allow for its media
+
+
 def render_stop_html(
     *,
     workspace,
@@ -226,12 +258,16 @@ def render_stop_html(
     next: Stop | None,
     first: Stop | None = None,
     extra: dict | None = None,
-) -> str:
+) -> RenderedStop:
     """A stop's scanner page: used for real scans and for the editor's preview alike.
 
     The last stop (no `next`) says the trail is complete and offers `first` (the trail's start again,
-    if it isn't this stop) and the workspace's website.
+    if it isn't this stop) and the workspace's website. The first stop shows the trail's intro. Pictures
+    and audio come from the workspace's library, in one query (trails/embeds.py).
     """
+    intro = trail.intro_html if number == 1 else ""
+    media = embed(intro, stop.html)
+    intro_html, article_html = media.parts
     context = {
         "first": first,
         "workspace": workspace,
@@ -241,9 +277,12 @@ def render_stop_html(
         "count": count,
         "previous": previous,
         "next": next,
+        "intro_html": intro_html,
+        "article_html": article_html,
+        "media_style": media.style,
         **(extra or {}),
     }
-    return render_to_string("trails/stop.html", context)
+    return RenderedStop(render_to_string("trails/stop.html", context), media)
 
 
 @require_safe
@@ -264,7 +303,7 @@ def stop_page(request: HttpRequest, token: str) -> HttpResponse:
     response["Vary"] = "Accept-Language"
     # Each visit must reach us to be counted; the CSS is what gets cached.
     response["Cache-Control"] = "no-cache, private"
-    response["Content-Security-Policy"] = _scanner_csp(request.tenant)
+    response["Content-Security-Policy"] = page.csp or _scanner_csp(request.tenant)
     # The page skips the middleware that would say so (trails/middleware.py); its CSP forbids framing too.
     response["X-Frame-Options"] = "DENY"
     return response
@@ -392,7 +431,7 @@ def _preview_context(
     page = ""
     if stops:
         with translation.override(language or assembly.language):
-            page = render_stop_html(
+            rendered = render_stop_html(
                 workspace=request.tenant,
                 trail=preview_trail,
                 stop=stops[selected],
@@ -403,6 +442,11 @@ def _preview_context(
                 first=stops[0] if selected > 0 else None,
                 extra=_language_context("", language or assembly.language, ()),
             )
+        page = rendered.html
+        # The phone is a srcdoc frame, under this page's policy (qrcards/middleware.py): it must allow the
+        # pictures' placeholders and the sound's hosts too.
+        request.csp_style_sources = [rendered.media.style_hash] if rendered.media.style else []  # type: ignore[attr-defined]
+        request.csp_media_origins = media_origins()  # type: ignore[attr-defined]
     return {"assembly": assembly, "preview_stops": stops, "selected": selected, "preview_page": page}
 
 
