@@ -419,3 +419,24 @@ def test_b_can_use_a_name_a_has_taken_without_learning_it_exists(cast, client_b,
     assert "Uploaded “heron.jpg”." in response.content.decode()
     assert in_b(lambda: list(Asset.objects.values_list("name", flat=True))) == ["heron.jpg"]
     assert in_a(Asset.objects.get, pk=heron.pk).key != in_b(Asset.objects.get).key
+
+
+def test_only_a_picture_on_a_live_stop_counts_as_a_use_not_the_name_in_a_sentence_or_code(workspace_a, heron):
+    mentions = trail_markdown(title="Mentions").replace(
+        "About the fountain.", "About the fountain: see heron.jpg, or write `![x](heron.jpg)`."
+    )
+    make_trail(workspace=workspace_a, source=mentions)
+    shown = make_trail(workspace=workspace_a, source=with_picture("heron.jpg", title="Shown"))
+    intro = make_trail(
+        workspace=workspace_a,
+        source=trail_markdown(title="Intro").replace("Welcome to Intro.", "![A heron on the sign](heron.jpg)"),
+    )
+    gone = make_trail(workspace=workspace_a, source=with_picture("heron.jpg", title="Gone"))
+    in_a(lambda: Trail.objects.get(pk=gone.pk).delete_softly())
+    # A stop taken out of the document no longer shows it.
+    retired = make_trail(workspace=workspace_a, source=with_picture("heron.jpg", title="Retired"))
+    in_a(lambda: Trail.objects.get(pk=retired.pk).set_source(trail_markdown(title="Retired", stops=[("bridge", "B")])))
+
+    used_by = in_a(lambda: [doc.title for doc in Asset.objects.get(pk=heron.pk).used_by()])
+
+    assert used_by == [intro.title, shown.title]
