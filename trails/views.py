@@ -766,6 +766,9 @@ def trail_cards_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 # The media library -----------------------------------------------------------------------------------------
 
 
+LISTED_USES = 3
+
+
 def _get_asset_for_member(request: HttpRequest, pk: int) -> Asset:
     """An asset of this workspace (the schema is the workspace's, so no other workspace's asset can match)."""
     return get_object_or_404(Asset, pk=pk)
@@ -799,7 +802,9 @@ def _library_context(request: HttpRequest) -> dict:
     assets = list(Asset.objects.all())
     usage = Asset.objects.usage()
     for asset in assets:
-        asset.uses = usage.get(asset.name, [])
+        # A few of its uses each: the page stays quick when every picture is in every trail (its own page has all).
+        uses = usage.get(asset.name, [])
+        asset.uses, asset.more_uses = uses[:LISTED_USES], max(0, len(uses) - LISTED_USES)
     used, allowed = media.quota()
     return {
         "section": "media",
