@@ -13,7 +13,9 @@ from dap.assemble import (
     Assembly,
     Diagnostic,
     assemble,
+    media_references,
     relanguage,
+    rename_media,
     retitle,
     set_front_matter,
 )
@@ -30,6 +32,7 @@ from dap.limits import (
     MAX_STOPS,
     MAX_TABLE_PIPES,
 )
+from dap.media import AUDIO, IMAGE, MediaReference, media_name
 from dap.translations import LANGUAGES, Language, TranslationReport, compare, is_rtl, language
 
 __all__ = [
@@ -52,6 +55,12 @@ __all__ = [
     "Language",
     "TranslationReport",
     "assemble",
+    "media_name",
+    "media_references",
+    "rename_media",
+    "AUDIO",
+    "IMAGE",
+    "MediaReference",
     "compare",
     "is_rtl",
     "language",

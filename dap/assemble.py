@@ -7,7 +7,7 @@ import json
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
@@ -28,6 +28,14 @@ from dap.limits import (
     MAX_TABLE_PIPES,
 )
 from dap.markup import MARKDOWN, plain_text, render
+from dap.media import (
+    MediaReference,
+    audio_without_transcript,
+    destinations,
+    diagnose,
+    find_references,
+    written_name,
+)
 from dap.tomlscan import first_line_too_deep
 
 THEMES = ("classic", "museum", "minimal")
@@ -89,14 +97,56 @@ class Assembly:
         return not self.errors
 
 
-def assemble(text: str) -> Assembly:
+def assemble(text: str, *, media: Mapping[str, str] | None = None) -> Assembly:
     """Turn a trail document into its title, intro, stops and diagnostics.
 
-    Pure: the same text always gives the same Assembly. Time is linear in the text's length;
+    `media` maps each name in the workspace's media library to its kind, "image" or "audio": references to
+    names it lacks, pictures without alt text and audio without a transcript are then reported (warnings;
+    see `dap.media.diagnose` for why). Without it, media is not checked. The HTML is the same either way.
+
+    Pure: the same text and media always give the same Assembly. Time is linear in the text's length;
     the limits in `dap.limits` are reported as error diagnostics.
     """
     with _collector_paused():
-        return _assemble(text)
+        return _assemble(text, media)
+
+
+def media_references(text: str) -> tuple[MediaReference, ...]:
+    """The references to the media library in a document, in order: each name with its line and alt text.
+
+    Hot-linked `https://` pictures and paths are not references. A document over one of the limits is not
+    parsed (assembling it is refused too) and has none.
+    """
+    with _collector_paused():
+        parsed = _parse(text, [])
+    if isinstance(parsed, Assembly):
+        return ()
+    return tuple(
+        MediaReference(found.reference.name, parsed.body_start + found.index + 1, found.reference.alt)
+        for found in find_references(parsed.tokens)
+    )
+
+
+def rename_media(text: str, old: str, new: str) -> str:
+    """The same document with every reference to the media named `old` naming `new` instead.
+
+    Exact: only the destinations of pictures (`![alt](old)`, `![alt](<old>)`, and the definition behind a
+    reference-style `![alt][label]`) are rewritten, character for character where the author wrote them;
+    the same text in a sentence, a link, a code span or another name (`old.bak`) is left alone, and so is
+    everything else in the document. A document over one of the limits is returned as it is.
+    """
+    if old == new:
+        return text
+    with _collector_paused():
+        parsed = _parse(text, [])
+    if isinstance(parsed, Assembly):
+        return text
+    found = list(find_references(parsed.tokens))
+    lines = parsed.lines
+    replacement = written_name(new)
+    for index, start, end in reversed(destinations(lines, parsed.body_start, found, old, parsed.env)):
+        lines[index] = lines[index][:start] + replacement + lines[index][end:]
+    return parsed.bom + "\n".join(lines)
 
 
 @contextmanager
@@ -117,7 +167,19 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _assemble(text: str) -> Assembly:
+@dataclass
+class _Parsed:
+    lines: list[str]  # the document's lines, line endings normalised, without a byte order mark
+    bom: str
+    body_start: int  # the index in `lines` of the body's first line
+    tokens: list[Token]
+    env: dict[str, Any]  # markdown-it's: reference definitions
+    settings: dict[str, str]
+
+
+def _parse(text: str, diagnostics: list[Diagnostic]) -> _Parsed | Assembly:
+    """The document's lines and settings and its body's tokens, or, for a document over one of the limits,
+    the Assembly that says so (nothing is parsed then). Problems are added to `diagnostics`."""
     # Lone surrogates cannot be encoded, and nh3 would refuse them.
     encoded = text.encode("utf-8", "replace")
     if len(encoded) > MAX_DOCUMENT_BYTES:
@@ -130,8 +192,9 @@ def _assemble(text: str) -> Assembly:
         )
         return Assembly(UNTITLED, "en", "classic", "", (), (too_large,))
 
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
     lines = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    diagnostics = _bad_characters(lines)
+    diagnostics.extend(_bad_characters(lines))
     if _SURROGATE.search(text):
         lines = [line.encode("utf-8", "replace").decode("utf-8") for line in lines]
     too_long = [
@@ -158,7 +221,17 @@ def _assemble(text: str) -> Assembly:
     too_much = _too_much_markup(body, first_line=body_start + 1)
     if too_much:  # the parser's cost is in the markup it finds: refuse before it starts
         return Assembly(UNTITLED, "en", "classic", "", (), tuple(sorted(diagnostics + too_much, key=lambda d: d.line)))
-    tokens = MARKDOWN.parse("\n".join(body))
+    env: dict[str, Any] = {}
+    tokens = MARKDOWN.parse("\n".join(body), env)
+    return _Parsed(lines, bom, body_start, tokens, env, settings)
+
+
+def _assemble(text: str, media: Mapping[str, str] | None) -> Assembly:
+    diagnostics: list[Diagnostic] = []
+    parsed = _parse(text, diagnostics)
+    if isinstance(parsed, Assembly):
+        return parsed
+    settings, body_start, tokens = parsed.settings, parsed.body_start, parsed.tokens
 
     starts = [i for i, token in enumerate(tokens) if _starts_stop(token)]
     if len(starts) > MAX_STOPS:
@@ -205,6 +278,16 @@ def _assemble(text: str) -> Assembly:
                 'The trail has no stops yet; start each stop with a "## " heading.',
             )
         )
+
+    if media is not None:
+        references = [
+            (
+                MediaReference(found.reference.name, body_start + found.index + 1, found.reference.alt),
+                not audio_without_transcript(tokens, found.block_index),
+            )
+            for found in find_references(tokens)
+        ]
+        diagnostics.extend(Diagnostic(*problem) for problem in diagnose(references, media))
 
     return Assembly(
         title=title or UNTITLED,

@@ -46,3 +46,16 @@ MAX_NESTING = 20
 
 # The call to action is printed under every code, on a business card as on a sign: a short line.
 MAX_CALL_TO_ACTION_CHARS = 80
+
+# Media references: a document may hold up to MAX_BRACKETS of them, each perhaps naming something the library
+# lacks. The author needs the first few problems of each kind, not ten thousand lines: after this many, one
+# line says how many more there are.
+MAX_MEDIA_DIAGNOSTICS = 50
+# Did-you-mean compares a missing name with every name in the library (difflib: 25 to 70 microseconds a
+# comparison of ordinary names, quadratic in their lengths). It is looked up for at most this many distinct
+# missing names, and for no more than MAX_NAME_COMPARISONS comparisons in all (a third of a second at worst):
+# the rest are reported without a suggestion.
+MAX_SUGGESTIONS = 20
+MAX_NAME_COMPARISONS = 5_000
+# The longest name the library holds (trails.Asset.name): a longer reference can't be near any of them.
+MAX_MEDIA_NAME_CHARS = 100

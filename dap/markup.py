@@ -20,6 +20,7 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
 from dap.limits import MAX_NESTING
+from dap.media import image_with_positions
 
 LINK_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 IMAGE_SCHEMES = frozenset({"http", "https"})
@@ -75,6 +76,8 @@ class _Markdown(MarkdownIt):
 MARKDOWN = _Markdown("commonmark", {"html": False, "maxNesting": MAX_NESTING}, renderer_cls=_Renderer).enable(
     ["table", "strikethrough"]
 )
+# The same rule, also noting where each picture's destination is written, for renaming media (dap.media).
+MARKDOWN.inline.ruler.at("image", image_with_positions)
 
 
 def render(tokens: Sequence[Token]) -> str:

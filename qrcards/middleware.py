@@ -146,6 +146,10 @@ class ContentSecurityPolicyMiddleware:
         if accent:
             digest = base64.b64encode(hashlib.sha256(accent.encode()).digest()).decode()
             directives["style-src"].append(f"'sha256-{digest}'")
+        # The editor's preview of a scanner page: its pictures' placeholder styles, and where its sound comes from.
+        directives["style-src"] += getattr(request, "csp_style_sources", [])
+        if media := getattr(request, "csp_media_origins", ()):
+            directives["media-src"] = ["'self'", *media]
         return "; ".join(" ".join([name, *sources]) for name, sources in directives.items())
 
 

@@ -26,7 +26,7 @@ from qrcards.api_fields import Body, Id, PageQuery, page_of, storable_text
 from trails.downloads import card_host, cards_pdf_download, qr_download, qr_zip_download
 from trails.forms import PrintForm, QrOptionsForm
 from trails.limits import count_preview
-from trails.models import Stop, Trail, normalize_token
+from trails.models import Stop, Trail, assemble, normalize_token
 from trails.qr import MAX_BORDER, MIN_BORDER, PNG_SIZE_PX, PRINT_SIZE_MM
 
 router = Router()
@@ -360,7 +360,7 @@ def preview_trail(request: HttpRequest, payload: Preview) -> dap.Assembly:
     Limited per caller (a key, or a member's session): 60 a minute.
     """
     count_preview(request, api_key=request.auth.key)
-    return dap.assemble(payload.source)
+    return assemble(payload.source)
 
 
 # Stops and QR codes ---------------------------------------------------------------------------------------

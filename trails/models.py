@@ -29,6 +29,12 @@ def normalize_token(token: str) -> str | None:
     return token
 
 
+def assemble(source: str) -> dap.Assembly:
+    """`source` assembled against the current workspace's media library: every trail document is assembled
+    here, so references to pictures and audio it lacks are reported wherever a document is checked."""
+    return dap.assemble(source, media=Asset.objects.kinds())
+
+
 class StaleVersion(Exception):
     """Someone saved the trail after the editor was opened; saving now would lose their change."""
 
@@ -65,7 +71,7 @@ class TrailQuerySet(models.QuerySet):
 
     def import_markdown(self, source: str) -> tuple[Trail, bool]:
         """Update the live trail with the document's title, or create one. Returns (trail, created)."""
-        trail = self.live().filter(title=dap.assemble(source).title).first()
+        trail = self.live().filter(title=assemble(source).title).first()
         if trail is None:
             return Trail.create_from_markdown(source), True
         trail.set_source(source)
@@ -112,7 +118,7 @@ class Trail(models.Model):
         Raises InvalidDocument (and saves nothing) when the document has errors, and
         StaleVersion when `expected_version` is given and someone saved in between.
         """
-        assembly = dap.assemble(source)
+        assembly = assemble(source)
         if not assembly.ok:
             raise InvalidDocument(assembly)
         created = self.pk is None
@@ -377,7 +383,7 @@ class TrailTranslation(models.Model):
     @transaction.atomic
     def set_source(self, source: str, *, expected_version: int | None = None) -> dap.Assembly:
         """Assemble and save the translation and its stops; the same exceptions as `Trail.set_source`."""
-        assembly = dap.assemble(source)
+        assembly = assemble(source)
         if not assembly.ok:
             raise InvalidDocument(assembly)
         if expected_version is not None and self.pk is not None:
@@ -414,8 +420,8 @@ class TrailTranslation(models.Model):
         translated_at = dict(self.stops.values_list("key", "changed_at")) if self.pk else {}
         main_changed = dict(trail.live_stops().values_list("key", "changed_at"))
         return dap.compare(
-            dap.assemble(trail.source),
-            assembly or dap.assemble(self.source),
+            assemble(trail.source),
+            assembly or assemble(self.source),
             tag=self.language,
             main_changed=main_changed,
             translated_at=translated_at,
@@ -453,6 +459,31 @@ class AssetQuerySet(models.QuerySet):
     def used_bytes(self) -> int:
         """What the workspace's media takes in storage, originals and variants: what its quota counts."""
         return self.aggregate(total=Coalesce(models.Sum("bytes"), 0))["total"]
+
+    def usage(self, *, names: list[str] | None = None, lock: bool = False) -> dict[str, list[Trail | TrailTranslation]]:
+        """Which documents refer to which asset names: {name: [live trails, then translations]}.
+
+        Every live document is read once (the library's whole page costs two queries, not two per asset); with
+        `names`, only the documents whose text contains one of them. `lock` locks the rows found, for a change.
+        """
+        trails = Trail.objects.live()
+        translations = TrailTranslation.objects.filter(trail__deleted_at__isnull=True).select_related("trail")
+        if not lock:  # a document rewritten is saved whole
+            trails = trails.only("pk", "title", "source")
+            translations = translations.only("pk", "language", "source", "trail__id", "trail__title")
+        if names is not None:
+            contains = Q()
+            for name in names:
+                contains |= Q(source__contains=name)
+            trails, translations = trails.filter(contains), translations.filter(contains)
+        if lock:
+            trails, translations = trails.select_for_update(), translations.select_for_update(of=("self",))
+        found: dict[str, list[Trail | TrailTranslation]] = {}
+        for document in [*trails, *translations]:
+            for name in dict.fromkeys(ref.name for ref in dap.media_references(document.source)):
+                if names is None or name in names:
+                    found.setdefault(name, []).append(document)
+        return found
 
 
 class Asset(models.Model):
@@ -493,3 +524,63 @@ class Asset(models.Model):
     def url(self, file: str | None = None) -> str:
         """Where this workspace's hosts serve one of the asset's files (the original when `file` is None)."""
         return f"/media/{self.key}/{file or self.original}"
+
+    def thumb_url(self) -> str:
+        """The library's small picture of it: its thumbnail variant, else its smallest; "" for sound."""
+        if self.kind != self.Kind.IMAGE:
+            return ""
+        variants = [v for v in self.variants if v.get("file")]
+        thumbs = [v for v in variants if v.get("role") == "thumb"]
+        if chosen := thumbs or sorted(variants, key=lambda v: v.get("width") or 0)[:1]:
+            return self.url(chosen[0]["file"])
+        return self.url()
+
+    def duration_text(self) -> str:
+        """How long the sound lasts, as a player shows it: "1:05", "1:02:09"."""
+        seconds = round(self.duration or 0)
+        hours, rest = divmod(seconds, 3600)
+        return f"{hours}:{rest // 60:02}:{rest % 60:02}" if hours else f"{rest // 60}:{rest % 60:02}"
+
+    def reference(self) -> tuple[str, str]:
+        """How a trail's Markdown refers to it, and the placeholder in that text for the author to write over."""
+        if self.kind == self.Kind.IMAGE:
+            return f"![alt text here]({self.name})", "alt text here"
+        # An audio guide is labelled in the brackets, its transcript a quote right under it (dap/media.py).
+        placeholder = "what it is"
+        return (
+            f"![Audio guide: {placeholder}]({self.name})\n\n> Transcript: write here what the recording says.",
+            placeholder,
+        )
+
+    def used_by(self) -> list[Trail | TrailTranslation]:
+        """The live trails, then the translations, whose documents refer to this asset by its name."""
+        return Asset.objects.usage(names=[self.name]).get(self.name, [])
+
+    @transaction.atomic
+    def rename(self, name: str) -> list[Trail | TrailTranslation]:
+        """Give the asset another name, and rewrite every document that refers to it, each as a new version.
+
+        All or nothing, in one transaction: the asset's row and the documents are locked, so an editor who opened
+        one of them before the rename gets the stale-version answer rather than bringing the old name back
+        unnoticed. Raises MediaNameTaken if another asset has `name`. Returns the documents rewritten.
+        """
+        old = Asset.objects.select_for_update().values_list("name", flat=True).get(pk=self.pk)
+        if name == old:
+            return []
+        if Asset.objects.filter(name=name).exclude(pk=self.pk).exists():
+            raise MediaNameTaken(name)
+        documents = Asset.objects.usage(names=[old], lock=True).get(old, [])
+        self.name = name
+        try:
+            with transaction.atomic():
+                self.save(update_fields=["name", "updated_at"])
+        except IntegrityError:  # taken meanwhile
+            self.name = old
+            raise MediaNameTaken(name) from None
+        for document in documents:
+            document.set_source(dap.rename_media(document.source, old, name))
+        return documents
+
+
+class MediaNameTaken(Exception):
+    """Another asset of the workspace has this name already."""

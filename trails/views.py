@@ -7,12 +7,13 @@ from dataclasses import MISSING, dataclass, fields
 from itertools import zip_longest
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, TooManyFilesSent, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
@@ -27,8 +28,13 @@ from scans.recording import record_scan
 from trails import media
 from trails.cards import DEFAULT_CALL_TO_ACTION, LAYOUTS, cards_for_stops
 from trails.downloads import card_host, cards_pdf_download, qr_download
+from trails.embeds import Embedded, embed
 from trails.forms import (
+    ACCEPTED_MEDIA,
     STARTER,
+    MediaRenameForm,
+    MediaReplaceForm,
+    MediaUploadForm,
     PrintForm,
     QrOptionsForm,
     TrailEditorForm,
@@ -37,7 +43,19 @@ from trails.forms import (
 )
 from trails.languages import SCANNER_LANGUAGES, choose_language
 from trails.limits import TooManyPreviews, count_preview
-from trails.models import InvalidDocument, StaleVersion, Stop, StopTranslation, Trail, TrailTranslation, normalize_token
+from trails.media import media_origins
+from trails.models import (
+    Asset,
+    InvalidDocument,
+    MediaNameTaken,
+    StaleVersion,
+    Stop,
+    StopTranslation,
+    Trail,
+    TrailTranslation,
+    assemble,
+    normalize_token,
+)
 from trails.pagecache import page_key, pages
 from trails.qr import qr_svg, qr_version
 
@@ -50,19 +68,39 @@ STALE_MESSAGE = (
     "copy what you need, then reload to see their version."
 )
 # connect-src 'self': the page runs no script, but tools read /robots.txt from within it (Lighthouse's SEO audit).
+# Pictures and sound come from this host and, when media is served from S3 or a CDN, its origins (media_origins);
+# pictures also from exactly the hosts the page hot-links (trails/embeds.py), computed when the page is rendered.
 SCANNER_CSP = (
-    "default-src 'none'; style-src 'self'{accent}; img-src 'self' https: data:; connect-src 'self'; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "default-src 'none'; style-src 'self'{styles}; img-src 'self'{images}; media-src 'self'{media}; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
 
-def _scanner_csp(workspace) -> str:
-    """No scripts at all; styles from our own files, plus the workspace's accent colour by its hash."""
-    accent = ""
+def _scanner_csp(workspace, media: Embedded | None = None) -> str:
+    """No scripts at all; styles from our own files, plus the workspace's accent colour and the page's picture
+    placeholders by their hashes; pictures and sound from exactly where this page's come from.
+
+    Without `media` (a copy kept by a version that didn't record it), any https: picture, as that version allowed.
+    """
+    styles = []
     if workspace.accent_css:
         digest = base64.b64encode(hashlib.sha256(workspace.accent_css.encode()).digest()).decode()
-        accent = f" 'sha256-{digest}'"
-    return SCANNER_CSP.format(accent=accent)
+        styles.append(f"'sha256-{digest}'")
+    origins = media_origins()
+    images = list(origins)
+    if media is None:
+        images += ["https:", "data:"]
+    else:
+        styles += [media.style_hash] if media.style else []
+        images += [origin for origin in media.image_origins if origin not in origins]
+    return SCANNER_CSP.format(
+        styles="".join(f" {source}" for source in styles),
+        images="".join(f" {source}" for source in images),
+        media="".join(f" {source}" for source in origins),
+    )
+
+
+NO_MEDIA = Embedded(())
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +111,7 @@ class ScannerPage:
     trail_id: int | None = None
     language: str = ""  # the language it is in
     languages: tuple[str, ...] = ()  # the trail's, main first: more than one, and each has its own page
+    csp: str = ""  # its Content-Security-Policy, made with it (its pictures' hosts); "" in older copies
 
     def __setstate__(self, state: list) -> None:
         """Last good copies kept on disk by an earlier version lack the fields added since: they take defaults."""
@@ -106,7 +145,8 @@ def _missing_page(request: HttpRequest) -> ScannerPage:
     language = choose_language(request, SCANNER_LANGUAGES)
     context = {"workspace": request.tenant, **_language_context("", language, ())}
     with translation.override(language):
-        return ScannerPage(404, render_to_string("trails/stop_missing.html", context), language=language)
+        html = render_to_string("trails/stop_missing.html", context)
+    return ScannerPage(404, html, language=language, csp=_scanner_csp(request.tenant, NO_MEDIA))
 
 
 def _worth_keeping(page: ScannerPage) -> bool:
@@ -130,16 +170,17 @@ def _render_scanner_page(request: HttpRequest, token: str, *, language: str | No
         if stop.is_retired:
             first = trail.live_stops().first() if trail.is_open else None
             html = render_to_string("trails/stop_retired.html", {**shared, "first": first})
-            return ScannerPage(410, html, **multilingual)
+            return ScannerPage(410, html, csp=_scanner_csp(workspace, NO_MEDIA), **multilingual)
         if not trail.is_open:
-            return ScannerPage(404, render_to_string("trails/stop_not_open.html", shared), **multilingual)
+            html = render_to_string("trails/stop_not_open.html", shared)
+            return ScannerPage(404, html, csp=_scanner_csp(workspace, NO_MEDIA), **multilingual)
         previous, following, count = stop.neighbours()
         # The last stop offers the trail again from its start: one more query, once per cached page.
         first = trail.live_stops().first() if following is None and previous is not None else None
         fallback = None
         if language != trail.language:
             fallback = _translate(trail, language, stop=stop, others=[previous, following])
-        html = render_stop_html(
+        page = render_stop_html(
             workspace=workspace,
             trail=trail,
             stop=stop,
@@ -150,7 +191,8 @@ def _render_scanner_page(request: HttpRequest, token: str, *, language: str | No
             first=first,
             extra={**shared, "fallback": fallback},
         )
-    return ScannerPage(200, html, stop_id=stop.pk, trail_id=trail.pk, **multilingual)
+    csp = _scanner_csp(workspace, page.media)
+    return ScannerPage(200, page.html, stop_id=stop.pk, trail_id=trail.pk, csp=csp, **multilingual)
 
 
 def _language_context(token: str, language: str, languages: tuple[str, ...], *, site: str = "") -> dict:
@@ -199,6 +241,12 @@ def _translate(trail: Trail, language: str, *, stop: Stop, others: list[Stop | N
     return None if stop.key in translated else dap.language(trail.language)
 
 
+@dataclass(frozen=True)
+class RenderedStop:
+    html: str
+    media: Embedded  # what the page's policy must allow for its media
+
+
 def render_stop_html(
     *,
     workspace,
@@ -210,12 +258,16 @@ def render_stop_html(
     next: Stop | None,
     first: Stop | None = None,
     extra: dict | None = None,
-) -> str:
+) -> RenderedStop:
     """A stop's scanner page: used for real scans and for the editor's preview alike.
 
     The last stop (no `next`) says the trail is complete and offers `first` (the trail's start again,
-    if it isn't this stop) and the workspace's website.
+    if it isn't this stop) and the workspace's website. The first stop shows the trail's intro. Pictures
+    and audio come from the workspace's library, in one query (trails/embeds.py).
     """
+    intro = trail.intro_html if number == 1 else ""
+    media = embed(intro, stop.html)
+    intro_html, article_html = media.parts
     context = {
         "first": first,
         "workspace": workspace,
@@ -225,9 +277,12 @@ def render_stop_html(
         "count": count,
         "previous": previous,
         "next": next,
+        "intro_html": intro_html,
+        "article_html": article_html,
+        "media_style": media.style,
         **(extra or {}),
     }
-    return render_to_string("trails/stop.html", context)
+    return RenderedStop(render_to_string("trails/stop.html", context), media)
 
 
 @require_safe
@@ -248,7 +303,7 @@ def stop_page(request: HttpRequest, token: str) -> HttpResponse:
     response["Vary"] = "Accept-Language"
     # Each visit must reach us to be counted; the CSS is what gets cached.
     response["Cache-Control"] = "no-cache, private"
-    response["Content-Security-Policy"] = _scanner_csp(request.tenant)
+    response["Content-Security-Policy"] = page.csp or _scanner_csp(request.tenant)
     # The page skips the middleware that would say so (trails/middleware.py); its CSP forbids framing too.
     response["X-Frame-Options"] = "DENY"
     return response
@@ -363,7 +418,7 @@ def _preview_context(
     language: str | None = None,
 ) -> dict:
     """The assembled document, its diagnostics and the scanner page of one of its stops, unsaved."""
-    assembly = assembly or dap.assemble(source)
+    assembly = assembly or assemble(source)
     tokens = {stop.key: stop.token for stop in trail.stops.all()} if trail else {}
     preview_trail = Trail(
         title=assembly.title, theme=assembly.theme, language=assembly.language, intro_html=assembly.intro_html
@@ -376,7 +431,7 @@ def _preview_context(
     page = ""
     if stops:
         with translation.override(language or assembly.language):
-            page = render_stop_html(
+            rendered = render_stop_html(
                 workspace=request.tenant,
                 trail=preview_trail,
                 stop=stops[selected],
@@ -387,6 +442,11 @@ def _preview_context(
                 first=stops[0] if selected > 0 else None,
                 extra=_language_context("", language or assembly.language, ()),
             )
+        page = rendered.html
+        # The phone is a srcdoc frame, under this page's policy (qrcards/middleware.py): it must allow the
+        # pictures' placeholders and the sound's hosts too.
+        request.csp_style_sources = [rendered.media.style_hash] if rendered.media.style else []  # type: ignore[attr-defined]
+        request.csp_media_origins = media_origins()  # type: ignore[attr-defined]
     return {"assembly": assembly, "preview_stops": stops, "selected": selected, "preview_page": page}
 
 
@@ -571,7 +631,7 @@ def _translation_preview_context(
     assembly: dap.Assembly | None = None,
 ) -> dict:
     """The translation's own diagnostics, how it stands against the main document, and its scanner page."""
-    assembly = assembly or dap.assemble(source)
+    assembly = assembly or assemble(source)
     context = _preview_context(
         request, source, trail=translation.trail, selected=selected, assembly=assembly, language=translation.language
     )
@@ -701,3 +761,179 @@ def trail_cards_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     paper = form.cleaned_data["paper"] if form.is_bound else "A4"
     crop_marks = form.cleaned_data["crop_marks"] if form.is_bound else False
     return cards_pdf_download(request, trail=trail, paper=paper, crop_marks=crop_marks)
+
+
+# The media library -----------------------------------------------------------------------------------------
+
+
+def _get_asset_for_member(request: HttpRequest, pk: int) -> Asset:
+    """An asset of this workspace (the schema is the workspace's, so no other workspace's asset can match)."""
+    return get_object_or_404(Asset, pk=pk)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    """The upload script asks for JSON (one file a request, for its progress bars); a plain form gets pages."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _media_error(status: int, code: str, message: str, *, file: str | None = None) -> JsonResponse:
+    """The API's error shape, naming the file it is about."""
+    details = {"file": file} if file is not None else None
+    return JsonResponse({"error": {"code": code, "message": message, "details": details}}, status=status)
+
+
+def _media_json(asset: Asset) -> dict:
+    reference, placeholder = asset.reference()
+    return {
+        "id": asset.pk,
+        "name": asset.name,
+        "kind": asset.kind,
+        "bytes": asset.bytes,
+        "thumb": asset.thumb_url(),
+        "reference": reference,
+        "placeholder": placeholder,
+    }
+
+
+def _library_context(request: HttpRequest) -> dict:
+    assets = list(Asset.objects.all())
+    usage = Asset.objects.usage()
+    for asset in assets:
+        asset.uses = usage.get(asset.name, [])
+    used, allowed = media.quota()
+    return {
+        "section": "media",
+        "assets": assets,
+        "used": used,
+        "allowed": allowed,
+        "percent": min(100, round(100 * used / allowed)) if allowed else 0,
+        "max_files": media.max_files_per_upload(),
+    }
+
+
+@require_GET
+@member_required("view_media")
+def media_library(request: HttpRequest) -> HttpResponse:
+    """Every picture and sound of the workspace, where each is used, and the quota; the upload form for editors."""
+    context = {**_library_context(request), "form": MediaUploadForm()}
+    if request.htmx and request.htmx.target == "media-library" and not request.htmx.history_restore_request:
+        return render(request, "trails/_media_library.html", context)
+    return render(request, "trails/media_library.html", context)
+
+
+@require_POST
+@member_required("edit_media")
+def media_upload(request: HttpRequest) -> HttpResponse:
+    """Store each file sent; each refused one is named with its reason, and the others are kept.
+
+    The upload script sends one file a request and reads JSON; the plain form sends them all and is sent back
+    to the library with a message per file.
+    """
+    try:
+        form = MediaUploadForm(request.POST, request.FILES)
+        valid = form.is_valid()
+    except TooManyFilesSent:
+        valid, form = False, None
+    if not valid:
+        message = form.errors["files"][0] if form is not None and "files" in form.errors else None
+        most = media.max_files_per_upload()
+        message = message or f"Too many files at once: upload at most {most}. Nothing was uploaded."
+        if _wants_json(request):
+            return _media_error(400, "invalid", message)
+        messages.error(request, message)
+        return redirect("trails:media-library")
+    stored, refused = [], []
+    for upload in form.cleaned_data["files"]:
+        try:
+            stored.append(media.add_asset(name=None, upload=upload))
+        except media.MediaRefused as refusal:
+            refused.append((upload.name, refusal))
+    if _wants_json(request):
+        if refused:
+            name, refusal = refused[0]
+            status = 413 if refusal.code in ("too_large", "too_many_pixels", "quota_exceeded") else 400
+            return _media_error(status, refusal.code, str(refusal), file=name)
+        return JsonResponse({"assets": [_media_json(asset) for asset in stored]}, status=201)
+    if stored:
+        names = ", ".join(f"“{asset.name}”" for asset in stored)
+        messages.success(request, f"Uploaded {names}.")
+    for name, refusal in refused:
+        messages.error(request, f"“{name}” was not uploaded: {refusal}")
+    return redirect("trails:media-library")
+
+
+def _asset_context(request: HttpRequest, asset: Asset, **forms) -> dict:
+    return {
+        "section": "media",
+        "asset": asset,
+        "uses": asset.used_by(),
+        "thumb": asset.thumb_url(),
+        "rename_form": forms.get("rename_form") or MediaRenameForm(initial={"name": asset.name}, asset=asset),
+        "replace_form": forms.get("replace_form") or MediaReplaceForm(),
+        "accept": ACCEPTED_MEDIA,
+    }
+
+
+@require_GET
+@member_required("view_media")
+def media_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    asset = _get_asset_for_member(request, pk)
+    return render(request, "trails/media_detail.html", _asset_context(request, asset))
+
+
+@require_POST
+@member_required("edit_media")
+def media_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new name, and every document that used the old one rewritten to the new (a new version of each)."""
+    asset = _get_asset_for_member(request, pk)
+    form = MediaRenameForm(request.POST, asset=asset)
+    if form.is_valid():
+        old = asset.name
+        try:
+            rewritten = asset.rename(form.cleaned_data["name"])
+        except MediaNameTaken:
+            form.add_error("name", ValidationError("Another file took this name just now: choose another.", "taken"))
+        except (InvalidDocument, StaleVersion) as error:
+            asset.name = old
+            problem = f"Not renamed: a trail that uses it could not be rewritten ({error})."
+            form.add_error(None, ValidationError(problem, code="rewrite"))
+        else:
+            if asset.name != old:
+                count = len(rewritten)
+                also = f", and rewrote the {count} document{pluralize(count)} that use it" if count else ""
+                messages.success(request, f"Renamed “{old}” to “{asset.name}”{also}.")
+            return redirect("trails:media-detail", pk=asset.pk)
+    asset.name = asset.__class__.objects.values_list("name", flat=True).get(pk=asset.pk)
+    return render(request, "trails/media_detail.html", _asset_context(request, asset, rename_form=form), status=400)
+
+
+@require_POST
+@member_required("edit_media")
+def media_replace(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new file under the same name: every page showing the old one shows the new one."""
+    asset = _get_asset_for_member(request, pk)
+    form = MediaReplaceForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            asset = media.replace_asset(asset, upload=form.cleaned_data["file"])
+        except media.MediaRefused as refusal:
+            form.add_error("file", ValidationError(f"“{form.cleaned_data['file'].name}”: {refusal}", refusal.code))
+        else:
+            messages.success(request, f"Replaced “{asset.name}”: pages that show it show the new file.")
+            return redirect("trails:media-detail", pk=asset.pk)
+    return render(request, "trails/media_detail.html", _asset_context(request, asset, replace_form=form), status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@member_required("edit_media")
+def media_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete an asset no trail uses; while one does, say which and refuse (a page would lose its picture)."""
+    asset = _get_asset_for_member(request, pk)
+    uses = asset.used_by()
+    if request.method == "POST" and not uses:
+        media.delete_asset(asset)
+        messages.success(request, f"Deleted “{asset.name}”.")
+        return redirect("trails:media-library")
+    context = {"section": "media", "asset": asset, "uses": uses, "thumb": asset.thumb_url()}
+    status = 409 if uses and request.method == "POST" else 200
+    return render(request, "trails/media_delete.html", context, status=status)
