@@ -86,9 +86,10 @@ HEAD_BYTES = 64 * 1024
 class MediaRefused(Exception):
     """An upload or a change refused; str(error) says why to the person who made it, `.code` to a program."""
 
-    def __init__(self, message: str, *, code: str) -> None:
+    def __init__(self, message: str, *, code: str, details: dict | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.details = details  # for the API's answer: which file, the quota's figures
 
 
 # Limits -----------------------------------------------------------------------------------------------------
@@ -97,6 +98,11 @@ class MediaRefused(Exception):
 def max_bytes(kind: str) -> int:
     megabytes = settings.MEDIA_MAX_IMAGE_MB if kind == Asset.Kind.IMAGE else settings.MEDIA_MAX_AUDIO_MB
     return megabytes * 1024 * 1024
+
+
+def max_request_bytes() -> int:
+    """The largest body an upload request (the API's) may send: two of the largest files, and room for the form."""
+    return 2 * max(max_bytes(Asset.Kind.IMAGE), max_bytes(Asset.Kind.AUDIO)) + 1024 * 1024
 
 
 def max_files_per_upload() -> int:
@@ -210,6 +216,7 @@ def _over_quota(used: int, allowed: int) -> MediaRefused:
         f"The workspace's media would take more than its {_megabytes(allowed)} ({_megabytes(used)} are used); "
         "delete some files first.",
         code="quota_exceeded",
+        details={"used_bytes": used, "allowed_bytes": allowed},
     )
 
 
