@@ -24,6 +24,7 @@ from django_tenants.utils import get_public_schema_name
 
 from accounts.roles import Role, may_grant
 from accounts.schemas import clone_template_schema
+from lib.storage import delete_prefix
 
 log = logging.getLogger(__name__)
 
@@ -222,14 +223,18 @@ class Customer(TenantMixin):
 
     @transaction.atomic
     def delete_workspace(self) -> None:
-        """Revoke its API keys and drop its schema with everything in it; its domains and memberships go with it.
+        """Revoke its API keys and drop its schema with everything in it; its domains and memberships go with it, and
+        its files (logo, media) once that is committed.
 
         Its hosts answer 404 from then on (deleting a Domain forgets the host in every process's cache).
         """
         if self.schema_name == get_public_schema_name():
             raise ValueError("The public schema holds everyone's accounts; it is never deleted.")
         self.api_keys.update(revoked_at=timezone.now())
+        prefix = f"workspaces/{self.schema_name}/"  # its logo and media library, in storage
         self.delete(force_drop=True)
+        # Once the schema is gone for good: a rollback must not leave a workspace without its files.
+        transaction.on_commit(lambda: delete_prefix(prefix))
 
     def create_schema(self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1) -> bool:
         """Copy the template schema when there is one: far quicker than running every migration."""

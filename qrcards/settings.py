@@ -446,35 +446,50 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
 MEDIA_S3_BUCKET = env_str("MEDIA_S3_BUCKET")
 MEDIA_PUBLIC_BASE_URL = env_str("MEDIA_PUBLIC_BASE_URL").rstrip("/")
 MEDIA_SIGNED_URL_SECONDS = env_int("MEDIA_SIGNED_URL_SECONDS", 3600)
-_default_storage: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
-if MEDIA_S3_BUCKET:
-    _s3_keys = (env_str("MEDIA_S3_ACCESS_KEY_ID"), env_str("MEDIA_S3_SECRET_ACCESS_KEY"))
-    if bool(_s3_keys[0]) != bool(_s3_keys[1]):
+
+
+def s3_storage(
+    *, bucket: str, endpoint_url: str, region: str, access_key: str, secret_key: str, public_base_url: str
+) -> dict:
+    """The default storage in an S3-compatible bucket (also what tests/fixtures/s3.py points at its server)."""
+    if bool(access_key) != bool(secret_key):
         raise ImproperlyConfigured("Set both MEDIA_S3_ACCESS_KEY_ID and MEDIA_S3_SECRET_ACCESS_KEY, or neither")
-    _public = urlsplit(MEDIA_PUBLIC_BASE_URL) if MEDIA_PUBLIC_BASE_URL else None
-    if _public and (_public.scheme not in ("http", "https") or not _public.netloc):
-        raise ImproperlyConfigured(f"MEDIA_PUBLIC_BASE_URL must be an http(s) URL; got {MEDIA_PUBLIC_BASE_URL!r}")
-    _default_storage = {
+    public = urlsplit(public_base_url) if public_base_url else None
+    if public and (public.scheme not in ("http", "https") or not public.netloc):
+        raise ImproperlyConfigured(f"MEDIA_PUBLIC_BASE_URL must be an http(s) URL; got {public_base_url!r}")
+    return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": MEDIA_S3_BUCKET,
-            "endpoint_url": env_str("MEDIA_S3_ENDPOINT_URL") or None,  # unset: AWS itself
-            "region_name": env_str("MEDIA_S3_REGION") or None,
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url or None,  # unset: AWS itself
+            "region_name": region or None,
             # Unset: boto3's own chain (AWS_* variables, an instance role).
-            "access_key": _s3_keys[0] or None,
-            "secret_key": _s3_keys[1] or None,
+            "access_key": access_key or None,
+            "secret_key": secret_key or None,
             "addressing_style": env_choice("MEDIA_S3_ADDRESSING_STYLE", ("auto", "path", "virtual"), "auto"),
             "signature_version": "s3v4",
             "default_acl": None,  # the bucket's own: private, unless a CDN is meant to read it
             "file_overwrite": False,
-            "querystring_auth": not _public,
+            "querystring_auth": not public,
             "querystring_expire": MEDIA_SIGNED_URL_SECONDS,
-            "custom_domain": (_public.netloc + _public.path) if _public else None,
-            "url_protocol": f"{_public.scheme}:" if _public else "https:",
+            "custom_domain": (public.netloc + public.path) if public else None,
+            "url_protocol": f"{public.scheme}:" if public else "https:",
             # Every file's name changes with its content (a new key), so caches may keep it for good.
             "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
         },
     }
+
+
+_default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if MEDIA_S3_BUCKET:
+    _default_storage = s3_storage(
+        bucket=MEDIA_S3_BUCKET,
+        endpoint_url=env_str("MEDIA_S3_ENDPOINT_URL"),
+        region=env_str("MEDIA_S3_REGION"),
+        access_key=env_str("MEDIA_S3_ACCESS_KEY_ID"),
+        secret_key=env_str("MEDIA_S3_SECRET_ACCESS_KEY"),
+        public_base_url=MEDIA_PUBLIC_BASE_URL,
+    )
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

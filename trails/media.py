@@ -33,11 +33,9 @@ A new file (a replacement) gets a new key, so every URL can be cached for good.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
 import math
-import os
 import re
 import unicodedata
 import warnings
@@ -53,6 +51,7 @@ from django.db import IntegrityError, connection, transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from lib.storage import delete_files, delete_prefix
 from trails.models import Asset, new_media_key
 
 try:  # HEIC from phones: pillow-heif registers an opener with Pillow
@@ -87,9 +86,10 @@ HEAD_BYTES = 64 * 1024
 class MediaRefused(Exception):
     """An upload or a change refused; str(error) says why to the person who made it, `.code` to a program."""
 
-    def __init__(self, message: str, *, code: str) -> None:
+    def __init__(self, message: str, *, code: str, details: dict | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.details = details  # for the API's answer: which file, the quota's figures
 
 
 # Limits -----------------------------------------------------------------------------------------------------
@@ -98,6 +98,11 @@ class MediaRefused(Exception):
 def max_bytes(kind: str) -> int:
     megabytes = settings.MEDIA_MAX_IMAGE_MB if kind == Asset.Kind.IMAGE else settings.MEDIA_MAX_AUDIO_MB
     return megabytes * 1024 * 1024
+
+
+def max_request_bytes() -> int:
+    """The largest body an upload request (the API's) may send: two of the largest files, and room for the form."""
+    return 2 * max(max_bytes(Asset.Kind.IMAGE), max_bytes(Asset.Kind.AUDIO)) + 1024 * 1024
 
 
 def max_files_per_upload() -> int:
@@ -211,6 +216,7 @@ def _over_quota(used: int, allowed: int) -> MediaRefused:
         f"The workspace's media would take more than its {_megabytes(allowed)} ({_megabytes(used)} are used); "
         "delete some files first.",
         code="quota_exceeded",
+        details={"used_bytes": used, "allowed_bytes": allowed},
     )
 
 
@@ -445,7 +451,7 @@ def _store(processed: Processed, upload: UploadedFile, key: str) -> tuple[str, i
             written.append(_save(prefix + name, content))
             total += len(data)
     except BaseException:
-        _delete_files(written)
+        delete_files(written)
         _delete_asset_files(key, connection.schema_name)  # and the folder, on a file system
         raise
     return original, total
@@ -457,32 +463,6 @@ def _save(path: str, content: File) -> str:
         default_storage.delete(saved)
         raise RuntimeError(f"Media storage renamed {path} to {saved}")
     return saved
-
-
-def _delete_files(paths: list[str]) -> None:
-    for path in paths:
-        try:
-            default_storage.delete(path)
-        except Exception:  # never hide the error that got us here; an orphan is only bytes
-            logger.warning("Could not delete media file %s", path, exc_info=True)
-
-
-def delete_prefix(prefix: str) -> None:
-    """Delete every file under `prefix` (a folder: "workspaces/acme/"), however deep, in the default storage."""
-    bucket = getattr(default_storage, "bucket", None)
-    if bucket is not None:  # S3: one listing, deletes in batches of 1000
-        bucket.objects.filter(Prefix=prefix).delete()
-        return
-    try:
-        folders, files = default_storage.listdir(prefix)
-    except FileNotFoundError:
-        return
-    _delete_files([f"{prefix}{name}" for name in files])
-    for folder in folders:
-        delete_prefix(f"{prefix}{folder}/")
-    if hasattr(default_storage, "path"):  # the local file system keeps empty folders: remove them
-        with contextlib.suppress(OSError):  # not empty (a file came in meanwhile), or gone already
-            os.rmdir(default_storage.path(prefix))
 
 
 def _delete_asset_files(key: str, schema: str) -> None:
