@@ -3,6 +3,10 @@
     .venv/bin/python bench/scanner.py            # the product as shipped: gunicorn, the spool (or Redis) and a worker
     .venv/bin/python bench/scanner.py --steps    # also each step of the fast path, from naive up
     .venv/bin/python bench/scanner.py --multilingual   # a trail in four languages, visitors' Accept-Language mixed
+    .venv/bin/python bench/scanner.py --stop market-hall   # another stop of the demo trail (default: its first)
+
+The demo trail's first stop, the one scanned by default, has a picture from the media library (trails/demo_media/):
+the page carries its <picture> markup, placeholder style and policy, as a visitor's does.
 
 Needs wrk (Debian: apt-get install wrk). Uses DATABASE_URL, or the embedded PostgreSQL under var/ when
 it is unset; with REDIS_URL set, scans go through Redis as in production.
@@ -50,6 +54,9 @@ def main() -> int:
     parser.add_argument("--steps", action="store_true", help="also measure each step of the fast path")
     parser.add_argument("--port", type=int, default=18765, help="the bare server's; the product's is the next")
     parser.add_argument(
+        "--stop", default="fountain", help="the id of the demo trail's stop to scan (default fountain: with a picture)"
+    )
+    parser.add_argument(
         "--multilingual",
         action="store_true",
         help="scan a trail with translations (fr, de, ja, ar), each request asking in one of several languages",
@@ -69,7 +76,7 @@ def main() -> int:
 
     host = workspace.primary_host
     with schema_context(workspace.schema_name):
-        token = Stop.objects.live().filter(trail__status="published").order_by("position").first().token
+        token = Stop.objects.live().filter(trail__status="published", key=args.stop).get().token
 
     def stored_scans() -> int:
         with schema_context(workspace.schema_name):
@@ -99,6 +106,8 @@ def main() -> int:
                 _wait_until_up(scan_port, host, f"/qr/{token}")
                 if bare is None:
                     body, csp = _fetch(scan_port, host, f"/qr/{token}")
+                    pictures = body.count(b"<picture>")
+                    print(f"stop {args.stop}: {len(body):,} bytes of HTML, {pictures} picture(s) from the library")
                     body_file = tempfile.NamedTemporaryFile(suffix=".html", delete=False)  # noqa: SIM115
                     body_file.write(body)
                     body_file.close()
@@ -149,7 +158,7 @@ def _bench_workspace(*, multilingual: bool):
     import dap
     from accounts.models import Customer, User
     from accounts.workspaces import create_workspace
-    from trails.demo import DEMO_TRAIL, DEMO_TRANSLATIONS, add_translations
+    from trails.demo import DEMO_MEDIA, DEMO_MEDIA_FILES, DEMO_TRAIL, DEMO_TRANSLATIONS, add_media, add_translations
     from trails.models import Trail
 
     slug = BENCH_LANGS_SLUG if multilingual else BENCH_SLUG
@@ -158,10 +167,13 @@ def _bench_workspace(*, multilingual: bool):
         owner, _ = User.objects.get_or_create(email="bench@qrcards.example")
         workspace = create_workspace(name="Benchmark", slug=slug, owner=owner)
     with schema_context(slug):
-        if not Trail.objects.exists():
-            Trail.create_from_markdown(DEMO_TRAIL.read_text(), status=Trail.Status.PUBLISHED)
+        add_media(DEMO_MEDIA, DEMO_MEDIA_FILES)
+        trail = Trail.objects.first()
+        if trail is None:
+            trail = Trail.create_from_markdown(DEMO_TRAIL.read_text(), status=Trail.Status.PUBLISHED)
+        elif trail.source != DEMO_TRAIL.read_text():  # a workspace made before the demo had pictures
+            trail.set_source(DEMO_TRAIL.read_text())
         if multilingual:
-            trail = Trail.objects.get()
             add_translations(trail, DEMO_TRANSLATIONS)
             for tag in ("de", "ja", "ar"):
                 if not trail.translations.filter(language=tag).exists():

@@ -142,9 +142,10 @@ def rename_media(text: str, old: str, new: str) -> str:
     if isinstance(parsed, Assembly):
         return text
     found = list(find_references(parsed.tokens))
-    lines = parsed.lines
+    # The lines as written: parsing read a lone surrogate as "?" (one character for one, so columns hold).
+    lines = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     replacement = written_name(new)
-    for index, start, end in reversed(destinations(lines, parsed.body_start, found, old, parsed.env)):
+    for index, start, end in reversed(destinations(parsed.lines, parsed.body_start, found, old, parsed.env)):
         lines[index] = lines[index][:start] + replacement + lines[index][end:]
     return parsed.bom + "\n".join(lines)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from allauth.account.models import EmailAddress
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django_tenants.utils import schema_context
 
 from accounts.models import Customer, User
 from accounts.workspaces import create_workspace, ensure_public_workspace
-from trails.models import Trail, TrailTranslation
+from trails.media import add_asset
+from trails.models import Asset, Trail, TrailTranslation
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "qrcards-demo"  # noqa: S105 - a development demo, printed by `make run`
@@ -19,6 +21,9 @@ DEMO_STAFF_EMAIL = "staff@qrcards.example"
 DEMO_TRAIL = Path(__file__).with_name("demo.md")
 # The demo trail's translations, one document per language beside the main one.
 DEMO_TRANSLATIONS = {"fr": Path(__file__).with_name("demo.fr.md")}
+# Its pictures and audio guide, made by us for it (demo_media/README.md says how, and their licence).
+DEMO_MEDIA = Path(__file__).with_name("demo_media")
+DEMO_MEDIA_FILES = ("fountain.jpg", "clock-tower.jpg", "bridge.jpg", "clock-tower-guide.mp3")
 
 
 @transaction.atomic
@@ -37,10 +42,20 @@ def seed_demo() -> Customer:
     if workspace is None:
         workspace = create_workspace(name="Demo Town Museum", slug=DEMO_SLUG, owner=owner)
     with schema_context(DEMO_SLUG):
+        add_media(DEMO_MEDIA, DEMO_MEDIA_FILES)
         if not Trail.objects.exists():
             Trail.create_from_markdown(DEMO_TRAIL.read_text(), status=Trail.Status.PUBLISHED)
         add_translations(Trail.objects.live().order_by("pk").first(), DEMO_TRANSLATIONS)
     return workspace
+
+
+def add_media(folder: Path, names: tuple[str, ...]) -> None:
+    """Put in the current workspace's media library each of `names` (files in `folder`) it lacks, by its name,
+    through the same door as an upload, so the demo's files get their variants like any other."""
+    present = set(Asset.objects.filter(name__in=names).values_list("name", flat=True))
+    for name in names:
+        if name not in present:
+            add_asset(name=name, upload=SimpleUploadedFile(name, (folder / name).read_bytes()))
 
 
 def add_translations(trail: Trail | None, documents: dict[str, Path]) -> None:

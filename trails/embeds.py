@@ -208,6 +208,22 @@ class _Embedder:
         return tag
 
 
+def without_media(html: str) -> str:
+    """Stored HTML with its references to the library left out (a paragraph holding only one, whole)."""
+    kept = []
+    position = 0
+    for match in _IMG.finditer(html):
+        if dap.media_name(unescape(dict(_ATTRIBUTE.findall(match[1])).get("src", ""))) is None:
+            continue
+        start, end = match.start(), match.end()
+        if start >= 3 and html.startswith("<p>", start - 3) and html.startswith("</p>", end):
+            start, end = start - 3, end + 4 + (1 if html.startswith("\n", end + 4) else 0)
+        kept.append(html[position:start])
+        position = end
+    kept.append(html[position:])
+    return "".join(kept)
+
+
 def _url(asset: Asset, file: str) -> str:
     return quote(asset.url(file), safe="/")
 

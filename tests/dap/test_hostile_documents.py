@@ -7,10 +7,20 @@ fragments in any order, and the hostile shapes: deep nesting, thousands of keys,
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dap import MAX_DOCUMENT_BYTES, MAX_FRONT_MATTER_DEPTH, MAX_STOPS, Assembly, assemble
+from dap import (
+    MAX_DOCUMENT_BYTES,
+    MAX_FRONT_MATTER_DEPTH,
+    MAX_STOPS,
+    Assembly,
+    assemble,
+    media_references,
+    rename_media,
+)
+from dap.limits import MAX_MEDIA_DIAGNOSTICS
 
 ODD_CHARACTERS = [
     "\x00",  # NUL: PostgreSQL refuses it in text
@@ -99,9 +109,9 @@ def storable(text: str) -> bool:
     return "\x00" not in text
 
 
-def assert_sound(document: str) -> Assembly:
+def assert_sound(document: str, media: dict[str, str] | None = None) -> Assembly:
     """Assemble `document`: it must not raise, and what comes out must be fit to show and to store."""
-    assembly = assemble(document)
+    assembly = assemble(document, media=media)
 
     assert isinstance(assembly, Assembly)
     line_count = document.count("\n") + document.count("\r") + document.count("\u2028") + 1
@@ -186,3 +196,66 @@ def test_thousands_of_stops_assemble_or_get_diagnostics(count: int, body: str) -
 )
 def test_long_lines_assemble_or_get_diagnostics(length: int, piece: str, where: str) -> None:
     assert_sound(long_line(length, piece, where))
+
+
+# Media: references by the thousand, huge alt texts, odd names, and a library to check them against.
+LIBRARY = {"heron.jpg": "image", "guide.mp3": "audio", "a b.jpg": "image", "é.jpg": "image"}
+MEDIA_MARKUP = [
+    "![", "](", ")", "![x](heron.jpg)", "![](heron.jpg)", "![x](guide.mp3)", "![x](<a b.jpg>)", "![x](é.jpg)",
+    "![x](heorn.jpg)", "![x][r]", "[r]: heron.jpg\n", "<", ">", "\n> ", "`", "\n\n", "\n", " ", "x",
+]  # fmt: skip
+media_documents = st.lists(
+    st.one_of(st.sampled_from(MEDIA_MARKUP), st.sampled_from(MARKUP), st.sampled_from(ODD_CHARACTERS)), max_size=80
+).map(lambda parts: "## A\n" + "".join(parts))
+
+
+@settings(BOUNDED, max_examples=200)
+@given(media_documents)
+def test_any_text_with_media_assembles_against_a_library_or_gets_diagnostics(document: str) -> None:
+    assembly = assert_sound(document, LIBRARY)
+
+    assert sum(1 for d in assembly.diagnostics if d.code.startswith("missing")) <= 4 * (MAX_MEDIA_DIAGNOSTICS + 1)
+
+
+@settings(BOUNDED, max_examples=200)
+@given(media_documents)
+def test_renaming_changes_exactly_the_references_and_can_be_undone(document: str) -> None:
+    before = media_references(document)
+
+    renamed = rename_media(document, "heron.jpg", "egret photo.jpg")
+
+    after = media_references(renamed)
+    assert [(r.name, r.line) for r in after] == [
+        ("egret photo.jpg" if r.name == "heron.jpg" else r.name, r.line) for r in before
+    ]
+    if "egret photo.jpg" not in document.replace("\r", "\n"):
+        assert rename_media(renamed, "egret photo.jpg", "heron.jpg") == _normalised(document)
+
+
+def _normalised(document: str) -> str:
+    """Renaming reads the document's lines as assembling does: any line ending becomes "\\n"."""
+    return document.replace("\r\n", "\n").replace("\r", "\n")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "## A\n" + "![x](heron.jpg)" * 9_000,  # ten thousand references, on one line...
+        "## A\n" + "![x](missing.jpg)\n" * 9_000,  # ...or on as many lines, all missing
+        "## A\n![" + "a" * 4_990 + "](heron.jpg)\n",  # the longest alt text a line holds
+        "## A\n![" + "a " * 2_000 + "\n" + ("b " * 2_000 + "\n") * 40 + "](heron.jpg)\n",  # alt text over 40 lines
+        "## A\n![x](<" + "\u202e\u0301é ()" * 900 + ">)\n",  # a long name of odd characters
+        "## A\n" + "![x](<%s>)\n" % ("\ufeff" * 4_000),
+    ],
+)
+def test_hostile_media_documents_assemble_and_rename_in_bounded_time(document: str) -> None:
+    import time
+
+    started = time.process_time()
+    assembly = assert_sound(document, LIBRARY)
+    rename_media(document, "heron.jpg", "egret.jpg")
+    media_references(document)
+
+    assert time.process_time() - started < 5  # a generous bound: each takes well under a second
+    assert len(assembly.diagnostics) <= 3 * (MAX_MEDIA_DIAGNOSTICS + 1)
+    assert all(len(d.message) < 400 for d in assembly.diagnostics)

@@ -433,3 +433,62 @@ def test_each_layouts_first_page_is_saved_as_a_picture_a_person_can_check(layout
     image = page.render(scale=150 / 72).to_pil()
     image.save(SCREENSHOTS / f"cards-{layout.lower()}.png")
     assert decoded(page)
+
+
+def logo_png(colour: str = "#336699", size: tuple[int, int] = (240, 80)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_the_logo_is_on_every_card_of_every_layout_and_every_code_still_decodes(layout):
+    cards = THIRTY[:10]
+    pdf = pypdfium2.PdfDocument(cards_pdf(cards=cards, paper=layout, branding=Branding(logo=logo_png())))
+    per_page = 8 if LAYOUTS[layout].is_sheet else 1
+    faces = 2 if LAYOUTS[layout].folded else 1
+
+    for number, page in enumerate(pdf):
+        on_page = cards[number * per_page : (number + 1) * per_page]
+        assert len(objects(page, pdfium.FPDF_PAGEOBJ_FORM)) == len(on_page) * faces
+        colours = {colour for _, colour in page.render(scale=1).to_pil().convert("RGB").getcolors(1 << 20)}
+        assert (0x33, 0x66, 0x99) in colours
+        assert decoded(page) == sorted([card.url for card in on_page] * faces)
+
+
+def test_a_tall_logo_stays_in_the_cards_header_and_the_code_decodes():
+    pdf = pypdfium2.PdfDocument(
+        cards_pdf(cards=THIRTY[:1], paper="CARD", branding=Branding(logo=logo_png(size=(40, 400))))
+    )
+
+    assert decoded(pdf[0]) == [THIRTY[0].url]
+
+
+def test_the_workspaces_logo_is_on_every_card_of_the_print_view_and_the_pdf(client_a, cast, workspace_a, media_root):
+    import re
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from accounts.models import Customer
+    from tests.fixtures.trails import make_trail
+
+    trail = make_trail(workspace=workspace_a)
+    name = default_storage.save("workspaces/alpha/logo-0123456789abcdef.png", ContentFile(logo_png()))
+    Customer.objects.filter(pk=workspace_a.pk).update(logo=name)  # the shared fixture object stays as it was
+    client_a.force_login(cast.editor)
+    logo_url = Customer.objects.get(pk=workspace_a.pk).logo_url
+
+    printed = client_a.get(f"/dashboard/trails/{trail.pk}/cards/print").content.decode()
+    pdf = pypdfium2.PdfDocument(client_a.get(f"/dashboard/trails/{trail.pk}/cards.pdf?paper=A6").content)
+
+    assert printed.count('class="card"') == 3
+    assert len(re.findall(rf'<img src="{re.escape(logo_url)}" alt="">', printed)) == 3
+    assert client_a.get(logo_url)["Content-Type"] == "image/png"
+    for page in pdf:
+        assert len(objects(page, pdfium.FPDF_PAGEOBJ_FORM)) == 1
+        assert len(decoded(page)) == 1

@@ -333,3 +333,28 @@ def test_the_preview_never_shows_another_workspaces_media(client_b, cast, worksp
     assert response.status_code == 200
     assert heron.key not in response.content.decode()
     assert "media-missing" in response.content.decode()
+
+
+def test_a_phone_downloads_a_small_webp_of_a_twelve_megapixel_photo(client_a, workspace_a, media_root):
+    """Whichever candidate a phone picks (480 wide at 1x, 960 at 2x and 3x), it is a WebP under 120 KB."""
+    from django.core.files.storage import default_storage
+
+    from tests.fixtures.media import image_upload
+    from trails.media import add_asset, asset_prefix
+
+    with schema_context(workspace_a.schema_name):
+        photo = add_asset(name="harbour.jpg", upload=image_upload(width=4000, height=3000))
+    trail = make_trail(workspace=workspace_a, source="## The Harbour\n![The harbour at noon](harbour.jpg)\n")
+    original = photo.bytes - sum(v["bytes"] for v in photo.variants)
+
+    page = page_of(client_a, stop_of(trail, workspace_a, "the-harbour")).content.decode()
+
+    [srcset] = re.findall(r'<source type="image/webp" srcset="([^"]*)"', page)
+    candidates = [candidate.split() for candidate in srcset.split(", ")]
+    assert [width for _, width in candidates] == ["480w", "960w"]
+    with schema_context(workspace_a.schema_name):
+        for url, _ in candidates:
+            file = url.rsplit("/", 1)[1]
+            size = default_storage.size(asset_prefix(photo.key) + file)
+            assert size < 120 * 1024, (file, size)
+            assert size < original / 8  # the test's photo is 1.2 MB; a phone's is 3 to 5 MB
