@@ -180,6 +180,7 @@
   };
 
   const start = () => {
+    document.documentElement.classList.add("can-drop"); // the hints that say files may be dropped show now
     document.querySelectorAll("form[data-media-upload]").forEach(library);
     document.querySelectorAll("[data-media-drop]").forEach(editor);
   };

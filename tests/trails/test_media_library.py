@@ -98,6 +98,17 @@ def test_the_library_lists_each_file_with_its_thumbnail_size_and_the_trails_that
     assert 'action="/dashboard/media/upload"' in page
 
 
+def test_the_library_names_three_uses_of_a_file_and_counts_the_others(as_editor, workspace_a, heron):
+    for number in range(5):
+        make_trail(workspace=workspace_a, source=with_picture("heron.jpg", title=f"Walk {number}"))
+
+    library = as_editor.get("/dashboard/media/").content.decode()
+    detail = as_editor.get(f"/dashboard/media/{heron.pk}/").content.decode()
+
+    assert "Walk 2</a> and 2 more" in library and "Walk 3" not in library
+    assert all(f"Walk {number}</a>" in detail for number in range(5))
+
+
 def test_the_library_shows_the_quota_used_of_allowed(as_editor, workspace_a):
     in_a(make_asset)
 
