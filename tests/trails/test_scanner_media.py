@@ -282,17 +282,6 @@ def test_media_served_from_a_cdn_is_allowed_from_its_origin_only(client_a, works
     assert policy["media-src"] == ["'self'", "https://cdn.example.net"]
 
 
-def test_a_page_kept_from_before_media_keeps_the_policy_it_was_made_for(client_a, workspace_a):
-    """A copy kept on disk by the previous version has no policy of its own: it gets the old, wider one."""
-    import pickle
-
-    from trails.views import ScannerPage
-
-    old = pickle.loads(pickle.dumps(ScannerPage(200, "<p>old</p>", stop_id=1, trail_id=2)))  # noqa: S301
-
-    assert old.csp == ""
-
-
 def test_a_stop_with_pictures_and_audio_weighs_under_ten_kilobytes(client_a, workspace_a, marsh):
     response = page_of(client_a, stop_of(marsh, workspace_a, "heron"))
 
@@ -358,3 +347,62 @@ def test_a_phone_downloads_a_small_webp_of_a_twelve_megapixel_photo(client_a, wo
             size = default_storage.size(asset_prefix(photo.key) + file)
             assert size < 120 * 1024, (file, size)
             assert size < original / 8  # the test's photo is 1.2 MB; a phone's is 3 to 5 MB
+
+
+# What the editor and the API say about media ------------------------------------------------------------------
+
+TYPO = "## The Heron\n![The heron](heorn.jpg)\n"
+
+
+def test_the_editor_reports_a_missing_picture_with_the_near_name_from_its_own_library(client_a, cast, marsh):
+    client_a.force_login(cast.viewer)
+
+    page = client_a.post("/dashboard/trails/preview", {"source": TYPO, "preview_stop": "0"}).content.decode()
+
+    assert "There is no picture &quot;heorn.jpg&quot; in the media library. Did you mean &quot;heron.jpg&quot;?" in page
+
+
+def test_another_workspaces_media_names_are_never_suggested_or_counted_as_present(client_b, cast, marsh):
+    client_b.force_login(cast.member_of_b)
+
+    page = client_b.post("/dashboard/trails/preview", {"source": MARSH, "preview_stop": "0"}).content.decode()
+    typo = client_b.post("/dashboard/trails/preview", {"source": TYPO, "preview_stop": "0"}).content.decode()
+
+    assert "There is no picture &quot;heron.jpg&quot; in the media library." in page
+    assert "There is no picture &quot;heorn.jpg&quot;" in typo and "Did you mean" not in typo
+
+
+def test_the_apis_preview_checks_media_against_the_keys_own_workspace(
+    client_a, client_b, workspace_a, workspace_b, marsh
+):
+    import json
+
+    from accounts.models import ApiKey
+
+    _, ours = ApiKey.objects.create_key(customer=workspace_a, name="Reader", scope=ApiKey.Scope.READ)
+    _, theirs = ApiKey.objects.create_key(customer=workspace_b, name="B's reader", scope=ApiKey.Scope.READ)
+
+    def preview(client, secret: str) -> list[str]:
+        response = client.post(
+            "/api/v1/trails/preview",
+            json.dumps({"source": TYPO}),
+            "application/json",
+            HTTP_AUTHORIZATION=f"Bearer {secret}",
+        )
+        assert response.status_code == 200
+        return [d["message"] for d in response.json()["diagnostics"]]
+
+    assert preview(client_a, ours) == [
+        'There is no picture "heorn.jpg" in the media library. Did you mean "heron.jpg"?'
+    ]
+    [message] = preview(client_b, theirs)
+    assert "heron.jpg" not in message
+
+
+def test_saving_a_trail_keeps_it_and_reports_missing_media_as_warnings(workspace_a, marsh):
+    with schema_context(workspace_a.schema_name):
+        assembly = marsh.set_source(MARSH + "\n![A gull](gull.jpg)\n")
+
+        assert assembly.ok
+        assert [d.code for d in assembly.warnings] == ["missing-media", "missing-media"]  # nowhere.jpg, gull.jpg
+        assert "gull.jpg" in Trail.objects.get(pk=marsh.pk).source
