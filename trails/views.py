@@ -767,6 +767,8 @@ def trail_cards_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 LISTED_USES = 3
+# A page of the library at a time: each file is a few links to draw.
+ASSETS_PER_PAGE = 60
 
 
 def _get_asset_for_member(request: HttpRequest, pk: int) -> Asset:
@@ -799,8 +801,9 @@ def _media_json(asset: Asset) -> dict:
 
 
 def _library_context(request: HttpRequest) -> dict:
-    assets = list(Asset.objects.all())
-    usage = Asset.objects.usage()
+    page = Paginator(Asset.objects.all(), ASSETS_PER_PAGE).get_page(request.GET.get("page"))
+    assets = list(page)
+    usage = Asset.objects.usage(names=[asset.name for asset in assets]) if assets else {}
     for asset in assets:
         # A few of its uses each: the page stays quick when every picture is in every trail (its own page has all).
         uses = usage.get(asset.name, [])
@@ -809,6 +812,7 @@ def _library_context(request: HttpRequest) -> dict:
     return {
         "section": "media",
         "assets": assets,
+        "page": page,
         "used": used,
         "allowed": allowed,
         "percent": min(100, round(100 * used / allowed)) if allowed else 0,

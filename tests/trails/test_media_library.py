@@ -109,6 +109,19 @@ def test_the_library_names_three_uses_of_a_file_and_counts_the_others(as_editor,
     assert all(f"Walk {number}</a>" in detail for number in range(5))
 
 
+def test_the_library_comes_a_page_at_a_time(as_editor, workspace_a, monkeypatch):
+    monkeypatch.setattr("trails.views.ASSETS_PER_PAGE", 2)
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        in_a(make_asset, name=name)
+    make_trail(workspace=workspace_a, source=with_picture("c.jpg", title="Harbour Walk"))
+
+    first = as_editor.get("/dashboard/media/").content.decode()
+    second = as_editor.get("/dashboard/media/?page=2").content.decode()
+
+    assert "a.jpg" in first and "b.jpg" in first and "c.jpg" not in first and "Files 1–2 of 3" in first
+    assert "c.jpg" in second and "Harbour Walk</a>" in second and "a.jpg" not in second
+
+
 def test_the_library_shows_the_quota_used_of_allowed(as_editor, workspace_a):
     in_a(make_asset)
 
