@@ -10,7 +10,7 @@ asset's row (one INSERT, about a millisecond) and the quota's query are left out
 (tests/fixtures/media.photo: noise at every scale, hard edges and sensor grain, so it compresses like a busy
 photo, not like flat colour), saved as a phone saves it (JPEG quality 92 with EXIF and GPS, or HEIC).
 
-Timed in the same run, runs interleaved, for each format:
+Times are CPU time (worker time), runs interleaved, for each format:
   upload     the product: trails.media's checks, variants and stored files (what add_asset spends)
   decode     baseline: Pillow decoding the whole photo, nothing else
   no draft   baseline: the same upload with the photo fully decoded first (JPEG's DCT scaling turned off)
@@ -86,9 +86,11 @@ def no_draft(data: bytes, name: str) -> None:
 
 
 def timed(run: Callable[[], object]) -> float:
-    started = time.perf_counter()
+    """CPU seconds of this process (all its threads: libheif decodes in several), so that others' work on a shared
+    machine doesn't count; on an idle server that is the wall time, less what threads overlap."""
+    started = time.process_time()
     run()
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def main() -> int:
