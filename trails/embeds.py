@@ -166,7 +166,9 @@ class _Embedder:
         return f'<figure class="audio"><figcaption>{label}</figcaption>{player}</figure>'
 
     def _picture(self, asset: Asset, attributes: Mapping[str, str]) -> str:
-        display = [v for v in asset.variants if v.get("role", "display") == "display" and v.get("width")]
+        display = [
+            v for v in asset.variants if v.get("role", "display") == "display" and v.get("width") and v.get("file")
+        ]
         webp = sorted((v for v in display if v.get("type") == "image/webp"), key=lambda v: v["width"])
         jpeg = sorted((v for v in display if v.get("type") == "image/jpeg"), key=lambda v: v["width"])
         fallback = jpeg or webp

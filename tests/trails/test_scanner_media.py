@@ -406,3 +406,20 @@ def test_saving_a_trail_keeps_it_and_reports_missing_media_as_warnings(workspace
         assert assembly.ok
         assert [d.code for d in assembly.warnings] == ["missing-media", "missing-media"]  # nowhere.jpg, gull.jpg
         assert "gull.jpg" in Trail.objects.get(pk=marsh.pk).source
+
+
+@pytest.mark.parametrize(
+    ("language", "transcript", "guide"), [("fr", "Transcription", "Guide audio"), ("ja", "書き起こし", "音声ガイド")]
+)
+def test_the_players_own_words_are_in_the_pages_language(language, transcript, guide):
+    from django.utils import translation
+
+    from trails.embeds import embed
+
+    sound = Asset(name="guide.mp3", kind="audio", key="k" * 32, original="original.mp3", content_type="audio/mpeg")
+    stored = '<p><img src="guide.mp3" alt=""></p>\n<blockquote>\n<p>Words.</p>\n</blockquote>\n'
+
+    with translation.override(language):
+        (html,) = embed(stored, assets={"guide.mp3": sound}).parts
+
+    assert f"<figcaption>{guide}</figcaption>" in html and f"<summary>{transcript}</summary>" in html
