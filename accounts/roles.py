@@ -19,6 +19,9 @@ class Role(models.TextChoices):
 ABILITIES: dict[str, frozenset[str]] = {
     "view_trails": frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR, Role.VIEWER}),
     "edit_trails": frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
+    # The media library: pictures and sound that trails refer to by name.
+    "view_media": frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR, Role.VIEWER}),
+    "edit_media": frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
     "view_analytics": frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR, Role.VIEWER}),
     "manage_members": frozenset({Role.OWNER, Role.ADMIN}),
     "manage_api_keys": frozenset({Role.OWNER, Role.ADMIN}),

@@ -36,7 +36,7 @@ from typing import Any
 from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, RequestDataTooBig
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, RequestDataTooBig, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -55,8 +55,10 @@ from accounts.roles import can
 from lib.outage import database_outage
 from scans import api as scans_api
 from trails import api as trails_api
+from trails import api_media as trails_media_api
 from trails import api_translations as trails_translations_api
 from trails.limits import TooManyPreviews
+from trails.media import MediaRefused
 from trails.models import InvalidDocument, StaleVersion
 from trails.qr import InvalidQrOptions
 
@@ -280,7 +282,10 @@ READ_AUTH = [ApiKeyAuth(write=False), ApiKeyHeader(write=False), MemberSession(w
 
 
 def limit_body(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Refuse a body over MAX_BODY_BYTES from its Content-Length, before anything reads it."""
+    """Refuse a body over MAX_BODY_BYTES from its Content-Length, before anything reads it. An operation that
+    takes files (trails/api_media.py) names its own limit: a function as its view's `max_body_bytes`."""
+    view = getattr(getattr(run, "__self__", None), "view_func", None)
+    limit_of = getattr(view, "max_body_bytes", lambda: MAX_BODY_BYTES)
 
     @wraps(run)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -290,19 +295,17 @@ def limit_body(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             length = -1
         if length < 0:
             return error_response(400, "bad_request", "The Content-Length header is not a number of bytes.")
-        if length > MAX_BODY_BYTES:
-            return _body_too_large()
+        request.api_body_limit = limit_of()
+        if length > request.api_body_limit:
+            return _body_too_large(request.api_body_limit)
         return run(request, *args, **kwargs)
 
     return wrapped
 
 
-def _body_too_large() -> HttpResponse:
+def _body_too_large(limit: int = MAX_BODY_BYTES) -> HttpResponse:
     return error_response(
-        413,
-        "body_too_large",
-        f"The request body is over the limit of {MAX_BODY_BYTES // 1024} KB.",
-        {"limit_bytes": MAX_BODY_BYTES},
+        413, "body_too_large", f"The request body is over the limit of {limit // 1024} KB.", {"limit_bytes": limit}
     )
 
 
@@ -337,7 +340,10 @@ def _claim_idempotency_key(request: HttpRequest, caller: Caller) -> None:
         error = {"loc": ("header", IDEMPOTENCY_HEADER), "msg": message, "type": "invalid_idempotency_key"}
         raise NinjaValidationError([error])
     digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
-    digest.update(request.body)
+    if request.content_type == "multipart/form-data":
+        _digest_form(digest, request)
+    else:
+        digest.update(request.body)
     fingerprint = digest.hexdigest()
     claim = transaction.atomic()
     claim.__enter__()
@@ -355,6 +361,19 @@ def _claim_idempotency_key(request: HttpRequest, caller: Caller) -> None:
         message = f"This {IDEMPOTENCY_HEADER} was used for another request; send a new key for a new request."
         raise ApiError(409, "idempotency_key_reused", message)
     raise Replay(record)
+
+
+def _digest_form(digest: Any, request: HttpRequest) -> None:
+    """Add a form's fields and files to `digest`: an upload's body is parsed to temporary files, never held whole
+    in memory as `request.body` would (and refuse past DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+    for name, values in sorted(request.POST.lists()):
+        digest.update(json.dumps([name, values]).encode())
+    for name, files in sorted(request.FILES.lists()):
+        for upload in files:
+            digest.update(json.dumps([name, upload.name, upload.size]).encode())
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
 
 
 def _insert_claim(mine: dict, fingerprint: str) -> IdempotentRequest:
@@ -468,8 +487,36 @@ ERROR_EXAMPLES: dict[int, list[tuple[str, str, Any]]] = {
         ("stale_version", "Someone saved this trail after the version you sent; fetch it, merge, and send …", None),
         ("idempotency_key_reused", "This Idempotency-Key was used for another request; send a new key …", None),
         ("idempotency_key_in_use", "A request with this Idempotency-Key is in progress; retry shortly.", None),
+        ("name_in_use", "The name “heron.jpg” is in use; choose another or replace that file.", None),
+        (
+            "media_in_use",
+            "“heron.jpg” is used by 1 document(s); remove those references first.",
+            {"used_by": [{"trail_id": 7, "title": "Old Town Walk", "language": None}]},
+        ),
     ],
-    413: [("body_too_large", "The request body is over the limit of 1024 KB.", {"limit_bytes": MAX_BODY_BYTES})],
+    413: [
+        ("body_too_large", "The request body is over the limit of 1024 KB.", {"limit_bytes": MAX_BODY_BYTES}),
+        ("too_large", "A picture may be at most 20.0 MB; this one is 24.3 MB.", {"file": "heron.jpg", "index": 0}),
+        (
+            "too_many_pixels",
+            "This picture has too many pixels (60000 × 60000): at most 50 megapixels.",
+            {"file": "heron.png", "index": 0},
+        ),
+        ("too_many_files", "At most 20 files at once; this request has 25.", None),
+        (
+            "quota_exceeded",
+            "The workspace's media would take more than its 1024.0 MB (1020.2 MB are used); delete some files first.",
+            {"used_bytes": 1069757235, "allowed_bytes": 1073741824, "file": "heron.jpg", "index": 0},
+        ),
+    ],
+    415: [
+        (
+            "unsupported_type",
+            "This file is not a picture (JPEG, PNG, WebP, HEIC) or a sound (MP3, M4A, Ogg) we can use.",
+            {"file": "heron.jpg", "index": 0},
+        ),
+        ("markup", "This file holds web page markup (HTML or SVG); it is refused.", {"file": "heron.png", "index": 0}),
+    ],
     422: [
         (
             "invalid_request",
@@ -486,6 +533,8 @@ ERROR_EXAMPLES: dict[int, list[tuple[str, str, Any]]] = {
             "The colours are too close to scan reliably.",
             [{"loc": ["query"], "message": "The colours are too close to scan reliably.", "type": "low-contrast"}],
         ),
+        ("invalid_name", "A name is 1 to 100 letters, digits, dots, dashes or underscores, …", None),
+        ("unreadable", "This picture is damaged or incomplete; it could not be read.", {"file": "cut.jpg", "index": 0}),
     ],
     429: [
         ("rate_limited", "Over the limit of 600 requests a minute; retry in 12 s.", {"limit": 600, "retry_after": 12})
@@ -522,9 +571,17 @@ COMPONENT_NAMES = {
     "AttemptOut": "WebhookAttempt",
     "DeliveryOut": "WebhookDelivery",
     "DeliveryList": "WebhookDeliveryList",
+    "MediaOut": "Media",
+    "MediaDetail": "MediaDetail",
+    "MediaList": "MediaList",
+    "VariantOut": "MediaVariant",
+    "DocumentOut": "MediaUse",
+    "Uploaded": "UploadedMedia",
+    "MediaRename": "MediaName",
 }
 # OpenAPI links: what a client (and the stateful fuzzer) can call next with what an answer gave.
 TRAIL_ID = {"trail_id": "$response.body#/trail/id"}
+MEDIA_ID = {"media_id": "$response.body#/items/0/id"}
 LINKS = {
     ("post", "/trails"): {
         "GetTrail": ("getTrail", TRAIL_ID),
@@ -534,6 +591,11 @@ LINKS = {
         "DeleteTrail": ("deleteTrail", TRAIL_ID),
     },
     ("get", "/trails/{trail_id}/stops/{stop_id}"): {"FindByToken": ("stopByToken", {"token": "$response.body#/token"})},
+    ("post", "/media"): {
+        "GetMedia": ("getMedia", MEDIA_ID),
+        "RenameMedia": ("renameMedia", MEDIA_ID),
+        "DeleteMedia": ("deleteMedia", MEDIA_ID),
+    },
 }
 
 
@@ -610,8 +672,10 @@ def _document_operation(path: str, method: str, operation: dict) -> None:
 
 def _error_statuses(path: str, method: str) -> list[int]:
     statuses = list(ERROR_STATUSES)
-    if method in ("put", "patch", "post"):
+    if method in ("put", "patch", "post") or (path, method) == ("/media/{media_id}", "delete"):
         statuses.append(409)
+    if (path, method) == ("/media", "post"):
+        statuses.append(415)
     return sorted(statuses)
 
 
@@ -619,6 +683,8 @@ def _error_codes(status: int, path: str, method: str) -> list[tuple[str, str, An
     """The codes of `status` this operation can answer."""
     document_saved = path in ("/trails", "/trails/{trail_id}") and method in ("post", "put", "patch")
     qr_options = path.endswith(("qr.svg", "qr.png", "qr.zip"))
+    upload = (path, method) == ("/media", "post")
+    media_named = upload or (path, method) == ("/media/{media_id}", "patch")
     wanted = {
         "stale_version": method in ("put", "patch"),
         "idempotency_key_reused": method == "post",
@@ -627,6 +693,11 @@ def _error_codes(status: int, path: str, method: str) -> list[tuple[str, str, An
         "csrf_failed": method != "get",
         "invalid_document": document_saved,
         "invalid_qr_options": qr_options,
+        "name_in_use": media_named,
+        "invalid_name": media_named,
+        "media_in_use": (path, method) == ("/media/{media_id}", "delete"),
+        **dict.fromkeys(("too_large", "too_many_pixels", "too_many_files", "quota_exceeded", "unreadable"), upload),
+        **dict.fromkeys(("unsupported_type", "markup"), upload),
     }
     return [example for example in ERROR_EXAMPLES[status] if wanted.get(example[0], True)]
 
@@ -830,6 +901,17 @@ def _too_many_previews(request: HttpRequest, exc: TooManyPreviews) -> HttpRespon
     return error_response(429, "rate_limited", message, details, headers={"Retry-After": str(exc.retry_after)})
 
 
+@api.exception_handler(MediaRefused)
+def _media_refused(request: HttpRequest, exc: MediaRefused) -> HttpResponse:
+    return error_response(trails_media_api.STATUS.get(exc.code, 422), exc.code, str(exc), exc.details)
+
+
+@api.exception_handler(TooManyFilesSent)
+def _too_many_files_sent(request: HttpRequest, exc: TooManyFilesSent) -> HttpResponse:
+    message = "Too many files in one request."
+    return error_response(413, "too_many_files", message, {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FILES})
+
+
 @api.exception_handler(OperationalError)
 @api.exception_handler(InterfaceError)
 def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
@@ -853,7 +935,7 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 
 @api.exception_handler(RequestDataTooBig)
 def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
-    return _body_too_large()
+    return _body_too_large(getattr(request, "api_body_limit", MAX_BODY_BYTES))
 
 
 @api.exception_handler(Exception)
@@ -871,6 +953,7 @@ api.add_router("/stops", trails_api.stops_router, tags=["stops"])
 api.add_router("/trails", trails_translations_api.router, tags=["translations"])
 api.add_router("", scans_api.router, tags=["scans"])
 api.add_router("/webhooks", "accounts.api.router", tags=["webhooks"])
+api.add_router("/media", trails_media_api.router, tags=["media"])
 
 # Last, so it matches only what nothing else did: unknown API paths answer in the API's shape.
 not_found_router = Router()

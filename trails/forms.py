@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 
 import dap
 from trails.cards import LAYOUTS
+from trails.media import MediaRefused, check_name, max_files_per_upload
 from trails.models import Trail, assemble
 from trails.qr import MAX_BORDER, MIN_BORDER, PNG_SIZE_PX, PRINT_SIZE_MM, QrOptions
 
@@ -150,4 +151,75 @@ class PrintForm(forms.Form):
     )
     crop_marks = forms.BooleanField(
         label="For a print shop (crop marks; bleed on cards, signs and tents)", required=False
+    )
+
+
+# The media library -------------------------------------------------------------------------------------------
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one input; each is checked by trails.media when it is stored."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None) -> list:
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        if not files and self.required:
+            raise ValidationError("Choose at least one picture or sound file.", code="required")
+        most = max_files_per_upload()
+        if len(files) > most:
+            # Refused as a whole, before any is stored: a batch stays something a person can check afterwards.
+            raise ValidationError(
+                f"That's {len(files)} files: upload at most {most} at once. Nothing was uploaded.",
+                code="too_many_files",
+            )
+        # Each file is judged on its own when it is stored (an empty or unreadable one is named then), so one
+        # bad file doesn't turn the others away.
+        return files
+
+
+# What the file pickers offer (the server checks each file's content whatever its name or type says).
+ACCEPTED_MEDIA = ",".join(
+    (
+        "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif",
+        "audio/mpeg,audio/mp4,audio/aac,audio/ogg,audio/opus,.mp3,.m4a,.aac,.ogg,.opus",
+    )
+)
+
+
+class MediaUploadForm(forms.Form):
+    files = MultipleFileField(
+        label="Pictures and sound",
+        help_text="JPEG, PNG, WebP or HEIC pictures; MP3, M4A/AAC or Ogg/Opus sound.",
+        widget=MultipleFileInput(attrs={"accept": ACCEPTED_MEDIA, "multiple": True}),
+    )
+
+
+class MediaRenameForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=100,
+        help_text="Trails refer to it by this name; renaming rewrites them as a new version of each.",
+    )
+
+    def __init__(self, *args, asset=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.asset = asset
+
+    def clean_name(self) -> str:
+        try:
+            return check_name(self.cleaned_data["name"], exclude=self.asset)
+        except MediaRefused as refusal:
+            raise ValidationError(str(refusal), code=refusal.code) from None
+
+
+class MediaReplaceForm(forms.Form):
+    file = forms.FileField(
+        label="New file",
+        help_text="Same name, so every page that shows it shows the new one.",
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED_MEDIA}),
     )

@@ -78,17 +78,19 @@ IMAGE_FORMATS = {  # Pillow's format name: (Content-Type, extension)
 }
 # Markup a browser would act on. Anywhere in a picture only tags of 5+ letters, so that compressed bytes don't
 # match by chance (one in ~10^5 for a 20 MB file); in a file's head, and in a picture's text, `<svg` too.
+# (XMP, the XML photo tools write into pictures, is none of these.)
 ACTIVE_MARKUP = re.compile(rb"<(?:script|html|body|iframe|object|embed|!doctype)[\s/>]", re.IGNORECASE)
-HEAD_MARKUP = re.compile(rb"<(?:script|html|body|iframe|object|embed|!doctype|svg|\?xml)[\s/>]", re.IGNORECASE)
+HEAD_MARKUP = re.compile(rb"<(?:script|html|body|iframe|object|embed|!doctype|svg)[\s/>]", re.IGNORECASE)
 HEAD_BYTES = 64 * 1024
 
 
 class MediaRefused(Exception):
     """An upload or a change refused; str(error) says why to the person who made it, `.code` to a program."""
 
-    def __init__(self, message: str, *, code: str) -> None:
+    def __init__(self, message: str, *, code: str, details: dict | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.details = details  # for the API's answer: which file, the quota's figures
 
 
 # Limits -----------------------------------------------------------------------------------------------------
@@ -97,6 +99,11 @@ class MediaRefused(Exception):
 def max_bytes(kind: str) -> int:
     megabytes = settings.MEDIA_MAX_IMAGE_MB if kind == Asset.Kind.IMAGE else settings.MEDIA_MAX_AUDIO_MB
     return megabytes * 1024 * 1024
+
+
+def max_request_bytes() -> int:
+    """The largest body an upload request (the API's) may send: two of the largest files, and room for the form."""
+    return 2 * max(max_bytes(Asset.Kind.IMAGE), max_bytes(Asset.Kind.AUDIO)) + 1024 * 1024
 
 
 def max_files_per_upload() -> int:
@@ -142,6 +149,18 @@ def check_name(name: str, *, exclude: Asset | None = None) -> str:
     if taken.exists():
         raise MediaRefused(f"The name “{name}” is in use; choose another or replace that file.", code="name_in_use")
     return name
+
+
+def _free_name(name: str) -> str:
+    """`name`, or the first of "name-2.ext", "name-3.ext"… no asset has: phones call every photo "image.jpg"."""
+    stem, dot, extension = name.rpartition(".")
+    taken = set(Asset.objects.filter(name__startswith=stem).values_list("name", flat=True))
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        suffix = f"-{number}.{extension}" if dot else f"-{number}"
+        candidate = (stem if dot else name)[: 100 - len(suffix)] + suffix
+    return candidate
 
 
 # Reading an upload ------------------------------------------------------------------------------------------
@@ -210,6 +229,7 @@ def _over_quota(used: int, allowed: int) -> MediaRefused:
         f"The workspace's media would take more than its {_megabytes(allowed)} ({_megabytes(used)} are used); "
         "delete some files first.",
         code="quota_exceeded",
+        details={"used_bytes": used, "allowed_bytes": allowed},
     )
 
 
@@ -266,6 +286,8 @@ def _image_texts(image: Image.Image) -> list[bytes]:
     """Text a picture carries besides its pixels: PNG text chunks, a JPEG comment."""
     texts = []
     for key, value in list(image.info.items()) + list(getattr(image, "text", {}).items()):
+        if "xmp" in key.lower():
+            continue
         if key in ("comment", "Comment") or isinstance(value, str):
             texts.append(value.encode("utf-8", "replace") if isinstance(value, str) else bytes(value))
     return texts
@@ -482,7 +504,7 @@ def add_asset(*, name: str | None, upload: UploadedFile) -> Asset:
         name = check_name(name)
     processed = _read_upload(upload)
     if not name:
-        name = check_name(clean_name(upload.name or "", extension=processed.extension))
+        name = _free_name(clean_name(upload.name or "", extension=processed.extension))
     key = new_media_key()
     original, total = _store(processed, upload, key)
     try:
@@ -516,6 +538,7 @@ def replace_asset(asset: Asset, *, upload: UploadedFile) -> Asset:
     key = new_media_key()
     original, total = _store(processed, upload, key)
     schema = connection.schema_name
+    before = {field: getattr(asset, field) for field in REPLACED}
     try:
         with transaction.atomic():
             _lock_quota()
@@ -530,6 +553,8 @@ def replace_asset(asset: Asset, *, upload: UploadedFile) -> Asset:
             transaction.on_commit(lambda: _delete_asset_files(old_key, schema))
     except BaseException:
         _delete_asset_files(key, schema)
+        for field, value in before.items():  # the caller's asset as it was, like its row
+            setattr(asset, field, value)
         raise
     return asset
 
@@ -540,6 +565,9 @@ def delete_asset(asset: Asset) -> None:
     with transaction.atomic():
         asset.delete()
         transaction.on_commit(lambda: _delete_asset_files(key, schema))
+
+
+REPLACED = ("key", "kind", "original", "content_type", "bytes", "width", "height", "duration", "colour", "variants")
 
 
 def _fill(asset: Asset, processed: Processed, *, original: str, total: int) -> None:

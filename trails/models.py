@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import datetime
+import re
 import secrets
+from html import unescape
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 import dap
 from accounts.webhooks import emit
@@ -460,6 +463,62 @@ class AssetQuerySet(models.QuerySet):
         """What the workspace's media takes in storage, originals and variants: what its quota counts."""
         return self.aggregate(total=Coalesce(models.Sum("bytes"), 0))["total"]
 
+    def usage(self, *, names: list[str] | None = None, lock: bool = False) -> dict[str, list[Trail | TrailTranslation]]:
+        """Which live documents refer to which asset names: {name: [trails, then translations]}.
+
+        Read from the HTML saved with each stop and intro, where DAP keeps a reference as `<img src="name">`
+        (dap/media.py), rather than by parsing every document again: a handful of queries and a regular
+        expression, so the library's page stays quick for any number of long trails. With `names`, only the
+        rows that mention one; `lock` locks the documents found, for a change that rewrites them.
+        """
+        mentions = Q()
+        for name in names or ():
+            mentions |= Q(html__contains=f'src="{escape(name)}"')
+        stops = Stop.objects.filter(retired_at__isnull=True, trail__deleted_at__isnull=True).filter(mentions)
+        translated = StopTranslation.objects.filter(translation__trail__deleted_at__isnull=True).filter(mentions)
+        trail_intros = Trail.objects.live().exclude(intro_html="")
+        translation_intros = TrailTranslation.objects.filter(trail__deleted_at__isnull=True).exclude(intro_html="")
+        if names is not None:
+            intro_mentions = Q(pk__in=[])
+            for name in names:
+                intro_mentions |= Q(intro_html__contains=f'src="{escape(name)}"')
+            trail_intros, translation_intros = (
+                trail_intros.filter(intro_mentions),
+                translation_intros.filter(intro_mentions),
+            )
+        by_trail: dict[int, set[str]] = {}
+        by_translation: dict[int, set[str]] = {}
+        for found, rows in (
+            (by_trail, stops.values_list("trail_id", "html")),
+            (by_trail, trail_intros.values_list("pk", "intro_html")),
+            (by_translation, translated.values_list("translation_id", "html")),
+            (by_translation, translation_intros.values_list("pk", "intro_html")),
+        ):
+            for pk, html in rows.iterator():
+                for src in _SOURCES.findall(html):
+                    name = dap.media_name(unescape(src))
+                    if name is not None and (names is None or name in names):
+                        found.setdefault(pk, set()).add(name)
+        trails = Trail.objects.filter(pk__in=by_trail)
+        translations = TrailTranslation.objects.filter(pk__in=by_translation).select_related("trail")
+        if lock:  # whole rows: a document rewritten is saved whole
+            trails, translations = trails.select_for_update(), translations.select_for_update(of=("self",))
+        else:
+            trails = trails.only("pk", "title")
+            translations = translations.only("pk", "language", "trail__id", "trail__title")
+        usage: dict[str, list[Trail | TrailTranslation]] = {}
+        for document, names_in in [
+            *((trail, by_trail[trail.pk]) for trail in trails.order_by("title", "pk")),
+            *((one, by_translation[one.pk]) for one in translations.order_by("trail__title", "language")),
+        ]:
+            for name in sorted(names_in):
+                usage.setdefault(name, []).append(document)
+        return usage
+
+
+# How DAP's HTML holds a reference to the library (and a hot-linked picture, which dap.media_name tells apart).
+_SOURCES = re.compile(r'<img [^>]*?\bsrc="([^"]*)"')
+
 
 class Asset(models.Model):
     """A picture or a sound in the workspace's media library, referred to from trails by its name.
@@ -499,3 +558,63 @@ class Asset(models.Model):
     def url(self, file: str | None = None) -> str:
         """Where this workspace's hosts serve one of the asset's files (the original when `file` is None)."""
         return f"/media/{self.key}/{file or self.original}"
+
+    def thumb_url(self) -> str:
+        """The library's small picture of it: its thumbnail variant, else its smallest; "" for sound."""
+        if self.kind != self.Kind.IMAGE:
+            return ""
+        variants = [v for v in self.variants if v.get("file")]
+        thumbs = [v for v in variants if v.get("role") == "thumb"]
+        if chosen := thumbs or sorted(variants, key=lambda v: v.get("width") or 0)[:1]:
+            return self.url(chosen[0]["file"])
+        return self.url()
+
+    def duration_text(self) -> str:
+        """How long the sound lasts, as a player shows it: "1:05", "1:02:09"."""
+        seconds = round(self.duration or 0)
+        hours, rest = divmod(seconds, 3600)
+        return f"{hours}:{rest // 60:02}:{rest % 60:02}" if hours else f"{rest // 60}:{rest % 60:02}"
+
+    def reference(self) -> tuple[str, str]:
+        """How a trail's Markdown refers to it, and the placeholder in that text for the author to write over."""
+        if self.kind == self.Kind.IMAGE:
+            return f"![alt text here]({self.name})", "alt text here"
+        # An audio guide is labelled in the brackets, its transcript a quote right under it (dap/media.py).
+        placeholder = "what it is"
+        return (
+            f"![Audio guide: {placeholder}]({self.name})\n\n> Transcript: write here what the recording says.",
+            placeholder,
+        )
+
+    def used_by(self) -> list[Trail | TrailTranslation]:
+        """The live trails, then the translations, whose documents refer to this asset by its name."""
+        return Asset.objects.usage(names=[self.name]).get(self.name, [])
+
+    @transaction.atomic
+    def rename(self, name: str) -> list[Trail | TrailTranslation]:
+        """Give the asset another name, and rewrite every document that refers to it, each as a new version.
+
+        All or nothing, in one transaction: the asset's row and the documents are locked, so an editor who opened
+        one of them before the rename gets the stale-version answer rather than bringing the old name back
+        unnoticed. Raises MediaNameTaken if another asset has `name`. Returns the documents rewritten.
+        """
+        old = Asset.objects.select_for_update().values_list("name", flat=True).get(pk=self.pk)
+        if name == old:
+            return []
+        if Asset.objects.filter(name=name).exclude(pk=self.pk).exists():
+            raise MediaNameTaken(name)
+        documents = Asset.objects.usage(names=[old], lock=True).get(old, [])
+        self.name = name
+        try:
+            with transaction.atomic():
+                self.save(update_fields=["name", "updated_at"])
+        except IntegrityError:  # taken meanwhile
+            self.name = old
+            raise MediaNameTaken(name) from None
+        for document in documents:
+            document.set_source(dap.rename_media(document.source, old, name))
+        return documents
+
+
+class MediaNameTaken(Exception):
+    """Another asset of the workspace has this name already."""

@@ -37,4 +37,10 @@ urlpatterns = [
     re_path(
         r"^dashboard/trails/(?P<pk>\d+)/stops/(?P<stop_pk>\d+)/qr\.(?P<fmt>svg|png)$", views.stop_qr, name="stop-qr"
     ),
+    path("dashboard/media/", views.media_library, name="media-library"),
+    path("dashboard/media/upload", views.media_upload, name="media-upload"),
+    path("dashboard/media/<int:pk>/", views.media_detail, name="media-detail"),
+    path("dashboard/media/<int:pk>/rename", views.media_rename, name="media-rename"),
+    path("dashboard/media/<int:pk>/replace", views.media_replace, name="media-replace"),
+    path("dashboard/media/<int:pk>/delete", views.media_delete, name="media-delete"),
 ]

@@ -7,12 +7,13 @@ from dataclasses import MISSING, dataclass, fields
 from itertools import zip_longest
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, TooManyFilesSent, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
@@ -29,7 +30,11 @@ from trails.cards import DEFAULT_CALL_TO_ACTION, LAYOUTS, cards_for_stops
 from trails.downloads import CARDS_PER_PDF, card_host, cards_pdf_download, qr_download
 from trails.embeds import Embedded, embed
 from trails.forms import (
+    ACCEPTED_MEDIA,
     STARTER,
+    MediaRenameForm,
+    MediaReplaceForm,
+    MediaUploadForm,
     PrintForm,
     QrOptionsForm,
     TrailEditorForm,
@@ -40,7 +45,9 @@ from trails.languages import SCANNER_LANGUAGES, choose_language
 from trails.limits import TooManyPreviews, count_preview
 from trails.media import media_origins
 from trails.models import (
+    Asset,
     InvalidDocument,
+    MediaNameTaken,
     StaleVersion,
     Stop,
     StopTranslation,
@@ -775,3 +782,189 @@ def trail_cards_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         first=page.start_index() or 1,
         count=page.paginator.count,
     )
+
+
+# The media library -----------------------------------------------------------------------------------------
+
+
+LISTED_USES = 3
+# A page of the library at a time: each file is a few links to draw.
+ASSETS_PER_PAGE = 60
+
+
+def _get_asset_for_member(request: HttpRequest, pk: int) -> Asset:
+    """An asset of this workspace (the schema is the workspace's, so no other workspace's asset can match)."""
+    return get_object_or_404(Asset, pk=pk)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    """The upload script asks for JSON (one file a request, for its progress bars); a plain form gets pages."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _media_error(status: int, code: str, message: str, *, file: str | None = None) -> JsonResponse:
+    """The API's error shape, naming the file it is about."""
+    details = {"file": file} if file is not None else None
+    return JsonResponse({"error": {"code": code, "message": message, "details": details}}, status=status)
+
+
+def _media_json(asset: Asset) -> dict:
+    reference, placeholder = asset.reference()
+    return {
+        "id": asset.pk,
+        "name": asset.name,
+        "kind": asset.kind,
+        "bytes": asset.bytes,
+        "thumb": asset.thumb_url(),
+        "reference": reference,
+        "placeholder": placeholder,
+    }
+
+
+def _library_context(request: HttpRequest) -> dict:
+    page = Paginator(Asset.objects.all(), ASSETS_PER_PAGE).get_page(request.GET.get("page"))
+    assets = list(page)
+    # Every live document read once (one LIKE per name in SQL would cost more than the regular expression does).
+    usage = Asset.objects.usage() if assets else {}
+    for asset in assets:
+        # A few of its uses each: the page stays quick when every picture is in every trail (its own page has all).
+        uses = usage.get(asset.name, [])
+        asset.uses, asset.more_uses = uses[:LISTED_USES], max(0, len(uses) - LISTED_USES)
+    used, allowed = media.quota()
+    return {
+        "section": "media",
+        "assets": assets,
+        "page": page,
+        "used": used,
+        "allowed": allowed,
+        "percent": min(100, round(100 * used / allowed)) if allowed else 0,
+        "max_files": media.max_files_per_upload(),
+    }
+
+
+@require_GET
+@member_required("view_media")
+def media_library(request: HttpRequest) -> HttpResponse:
+    """Every picture and sound of the workspace, where each is used, and the quota; the upload form for editors."""
+    context = {**_library_context(request), "form": MediaUploadForm()}
+    if request.htmx and request.htmx.target == "media-library" and not request.htmx.history_restore_request:
+        return render(request, "trails/_media_library.html", context)
+    return render(request, "trails/media_library.html", context)
+
+
+@require_POST
+@member_required("edit_media")
+def media_upload(request: HttpRequest) -> HttpResponse:
+    """Store each file sent; each refused one is named with its reason, and the others are kept.
+
+    The upload script sends one file a request and reads JSON; the plain form sends them all and is sent back
+    to the library with a message per file.
+    """
+    try:
+        form = MediaUploadForm(request.POST, request.FILES)
+        valid = form.is_valid()
+    except TooManyFilesSent:
+        valid, form = False, None
+    if not valid:
+        message = form.errors["files"][0] if form is not None and "files" in form.errors else None
+        most = media.max_files_per_upload()
+        message = message or f"Too many files at once: upload at most {most}. Nothing was uploaded."
+        if _wants_json(request):
+            return _media_error(400, "invalid", message)
+        messages.error(request, message)
+        return redirect("trails:media-library")
+    stored, refused = [], []
+    for upload in form.cleaned_data["files"]:
+        try:
+            stored.append(media.add_asset(name=None, upload=upload))
+        except media.MediaRefused as refusal:
+            refused.append((upload.name, refusal))
+    if _wants_json(request):
+        if refused:
+            name, refusal = refused[0]
+            status = 413 if refusal.code in ("too_large", "too_many_pixels", "quota_exceeded") else 400
+            return _media_error(status, refusal.code, str(refusal), file=name)
+        return JsonResponse({"assets": [_media_json(asset) for asset in stored]}, status=201)
+    if stored:
+        names = ", ".join(f"“{asset.name}”" for asset in stored)
+        messages.success(request, f"Uploaded {names}.")
+    for name, refusal in refused:
+        messages.error(request, f"“{name}” was not uploaded: {refusal}")
+    return redirect("trails:media-library")
+
+
+def _asset_context(request: HttpRequest, asset: Asset, **forms) -> dict:
+    return {
+        "section": "media",
+        "asset": asset,
+        "uses": asset.used_by(),
+        "thumb": asset.thumb_url(),
+        "rename_form": forms.get("rename_form") or MediaRenameForm(initial={"name": asset.name}, asset=asset),
+        "replace_form": forms.get("replace_form") or MediaReplaceForm(),
+        "accept": ACCEPTED_MEDIA,
+    }
+
+
+@require_GET
+@member_required("view_media")
+def media_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    asset = _get_asset_for_member(request, pk)
+    return render(request, "trails/media_detail.html", _asset_context(request, asset))
+
+
+@require_POST
+@member_required("edit_media")
+def media_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new name, and every document that used the old one rewritten to the new (a new version of each)."""
+    asset = _get_asset_for_member(request, pk)
+    form = MediaRenameForm(request.POST, asset=asset)
+    if form.is_valid():
+        old = asset.name
+        try:
+            rewritten = asset.rename(form.cleaned_data["name"])
+        except MediaNameTaken:
+            form.add_error("name", ValidationError("Another file took this name just now: choose another.", "taken"))
+        except (InvalidDocument, StaleVersion) as error:
+            asset.name = old
+            problem = f"Not renamed: a trail that uses it could not be rewritten ({error})."
+            form.add_error(None, ValidationError(problem, code="rewrite"))
+        else:
+            if asset.name != old:
+                count = len(rewritten)
+                also = f", and rewrote the {count} document{pluralize(count)} that use it" if count else ""
+                messages.success(request, f"Renamed “{old}” to “{asset.name}”{also}.")
+            return redirect("trails:media-detail", pk=asset.pk)
+    asset.name = asset.__class__.objects.values_list("name", flat=True).get(pk=asset.pk)
+    return render(request, "trails/media_detail.html", _asset_context(request, asset, rename_form=form), status=400)
+
+
+@require_POST
+@member_required("edit_media")
+def media_replace(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new file under the same name: every page showing the old one shows the new one."""
+    asset = _get_asset_for_member(request, pk)
+    form = MediaReplaceForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            asset = media.replace_asset(asset, upload=form.cleaned_data["file"])
+        except media.MediaRefused as refusal:
+            form.add_error("file", ValidationError(f"“{form.cleaned_data['file'].name}”: {refusal}", refusal.code))
+        else:
+            messages.success(request, f"Replaced “{asset.name}”: pages that show it show the new file.")
+            return redirect("trails:media-detail", pk=asset.pk)
+    return render(request, "trails/media_detail.html", _asset_context(request, asset, replace_form=form), status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@member_required("edit_media")
+def media_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete an asset no trail uses; while one does, say which and refuse (a page would lose its picture)."""
+    asset = _get_asset_for_member(request, pk)
+    uses = asset.used_by()
+    if request.method == "POST" and not uses:
+        media.delete_asset(asset)
+        messages.success(request, f"Deleted “{asset.name}”.")
+        return redirect("trails:media-library")
+    context = {"section": "media", "asset": asset, "uses": uses, "thumb": asset.thumb_url()}
+    status = 409 if uses and request.method == "POST" else 200
+    return render(request, "trails/media_delete.html", context, status=status)

@@ -31,8 +31,10 @@ from schemathesis.specs.openapi.checks import (
     use_after_free,
 )
 
+from tests.fixtures.media import image_upload
 from tests.fixtures.scans import make_scan
 from tests.fixtures.trails import make_translation, trail_markdown
+from trails.media import add_asset
 
 CHECKS = [
     not_a_server_error,
@@ -63,13 +65,21 @@ def api_headers(workspace_a, keys) -> dict[str, str]:
 
 
 @pytest.fixture
-def existing_ids(trail_a, workspace_a) -> dict[str, int | str]:
-    """A real trail, stop (with a scan) and translation, so valid requests reach past the 404 to the code that answers them."""
+def existing_ids(trail_a, workspace_a, media_root) -> dict[str, int | str]:
+    """A real trail, stop (with a scan), translation and picture, so valid requests reach past the 404 to the code
+    that answers them."""
     with schema_context(workspace_a.schema_name):
         stop = trail_a.live_stops().first()
+        picture = add_asset(name="heron.jpg", upload=image_upload(width=200, height=150))
     make_scan(workspace=workspace_a, stop=stop, at=trail_a.created_at)
     make_translation(workspace=workspace_a, trail=trail_a, language="fr", source="## La fontaine {#fountain}\nEau.\n")
-    return {"trail_id": trail_a.pk, "stop_id": stop.pk, "token": stop.token.lower(), "language": "fr"}
+    return {
+        "trail_id": trail_a.pk,
+        "stop_id": stop.pk,
+        "token": stop.token.lower(),
+        "language": "fr",
+        "media_id": picture.pk,
+    }
 
 
 @pytest.fixture

@@ -22,8 +22,10 @@ from playwright.sync_api import expect
 
 from accounts.models import Membership, User
 from tests.fixtures.browser import PASSWORD
+from tests.fixtures.media import audio_upload, image_upload
 from tests.fixtures.scans import make_scan
 from tests.fixtures.trails import make_trail
+from trails.media import add_asset
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
@@ -77,10 +79,13 @@ def content(site, django_db_blocker):
         with schema_context(site.workspace.schema_name):
             stop = trail.live_stops().first()
         make_scan(workspace=site.workspace, stop=stop, at=timezone.now() - datetime.timedelta(minutes=5))
+        with schema_context(site.workspace.schema_name):
+            picture = add_asset(name=None, upload=image_upload("heron.jpg", width=800, height=600))
+            add_asset(name=None, upload=audio_upload("heron-guide.mp3"))
         viewer = User.objects.create_user("viewer@charlie.example", PASSWORD)
         EmailAddress.objects.create(user=viewer, email=viewer.email, verified=True, primary=True)
         Membership.objects.create(user=viewer, customer=site.workspace, role="viewer")
-    yield {"trail": trail, "stop": stop, "viewer": viewer}
+    yield {"trail": trail, "stop": stop, "viewer": viewer, "picture": picture}
     with django_db_blocker.unblock():
         viewer.delete()
 
@@ -153,6 +158,8 @@ def test_every_page_looks_right_and_passes_axe_at_phone_and_laptop_widths(site, 
     look("dashboard-home", site.url("/dashboard/"), primary=True)
     look("trail-list", site.url("/dashboard/trails/"), primary=True)
     look("editor", site.url(f"/dashboard/trails/{trail.pk}/"), primary=True)
+    look("media", site.url("/dashboard/media/"), primary=True)
+    look("media-detail", site.url(f"/dashboard/media/{content['picture'].pk}/"))
     look("analytics", site.url("/dashboard/analytics/"), primary=True)
     # The filter bar's button keeps to the line of the box beside it, and each share stays on one line by its bar.
     show, bots = page.get_by_role("button", name="Show").bounding_box(), page.get_by_text("Include bots").bounding_box()

@@ -314,3 +314,49 @@ def test_files_live_under_the_workspace_schema_and_the_asset_key(in_a):
 
 def test_local_storage_needs_no_media_origins(in_a):
     assert media.media_origins() == ()
+
+
+def test_default_names_taken_already_get_a_number(in_a):
+    # Phones' browsers call every photo "image.jpg".
+    first = add_asset(name=None, upload=image_upload("image.jpg"))
+    second = add_asset(name=None, upload=image_upload("image.jpg"))
+    third = add_asset(name=None, upload=image_upload("image.jpeg"))
+
+    assert [first.name, second.name, third.name] == ["image.jpg", "image-2.jpg", "image-3.jpg"]
+
+
+XMP = (
+    '<?xml version="1.0"?><?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    '<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="51,30.44N"/>'
+    "</rdf:RDF></x:xmpmeta>"
+)
+
+
+def test_pictures_with_xmp_metadata_are_taken_and_lose_it(in_a):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", XMP)
+    png = SimpleUploadedFile("edited.png", image_bytes(format="PNG", width=600, height=400, pnginfo=info))
+    jpeg = SimpleUploadedFile("edited.jpg", image_bytes(width=600, height=400, xmp=XMP.encode()))
+
+    for upload in (png, jpeg):
+        asset = add_asset(name=None, upload=upload)
+        with default_storage.open(media.asset_prefix(asset.key) + "w480.webp") as handle:
+            assert b"GPSLatitude" not in handle.read()
+
+
+def test_a_replacement_that_fails_leaves_the_callers_asset_and_the_storage_as_they_were(in_a, monkeypatch):
+    asset = add_asset(name="heron.jpg", upload=image_upload())
+    before = (asset.key, asset.width, list(asset.variants))
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(Asset, "save", fail)
+    with pytest.raises(RuntimeError):
+        replace_asset(asset, upload=image_upload(width=700, height=700))
+
+    assert (asset.key, asset.width, asset.variants) == before
+    assert default_storage.listdir(media.workspace_prefix() + "media/")[0] == [asset.key]
