@@ -37,6 +37,11 @@ def _test_settings(tmp_path_factory):
     settings.STATIC_ROOT = tmp_path_factory.mktemp("static")
     settings.WHITENOISE_USE_FINDERS = True
     settings.WHITENOISE_AUTOREFRESH = True
+    # Collecting a test module that imports default_storage makes the storages from the settings of then (pytest
+    # looks at the lazy object's attributes): they are made again from these, as Django does when STORAGES changes.
+    from django.test.signals import storages_changed
+
+    storages_changed(setting="STORAGES")
 
 
 @pytest.fixture
