@@ -5,12 +5,13 @@ import re
 import secrets
 from html import unescape
 
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
 
 import dap
 from accounts.webhooks import emit
@@ -94,6 +95,9 @@ class Trail(models.Model):
     # From the front matter (`call_to_action = "..."`): printed under each code; empty for cards' default line.
     call_to_action = models.CharField(max_length=dap.MAX_CALL_TO_ACTION_CHARS, blank=True, editable=False)
     intro_html = models.TextField(blank=True, editable=False)
+    # The library names its live text refers to, kept with each save: where an asset is used is an indexed
+    # lookup, however many and long the trails (AssetQuerySet.usage).
+    media = ArrayField(models.CharField(max_length=100), default=list, blank=True, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -104,6 +108,7 @@ class Trail(models.Model):
 
     class Meta:
         ordering = ["title", "pk"]
+        indexes = [GinIndex(fields=["media"], name="trail_media")]
 
     def __str__(self) -> str:
         return self.title
@@ -134,6 +139,7 @@ class Trail(models.Model):
         self.theme = assembly.theme
         self.call_to_action = assembly.call_to_action
         self.intro_html = assembly.intro_html
+        self.media = media_names(assembly)
         if self.pk is None:
             self.save()
         else:
@@ -357,6 +363,16 @@ def _same_text(a: str, b: str) -> bool:
     return a.replace("\r\n", "\n").rstrip() == b.replace("\r\n", "\n").rstrip()
 
 
+def media_names(assembly: dap.Assembly) -> list[str]:
+    """The library names an assembled document's intro and stops refer to, from their HTML, sorted."""
+    found = set()
+    for html in (assembly.intro_html, *(stop.html for stop in assembly.stops)):
+        for src in _SOURCES.findall(html):
+            if (name := dap.media_name(unescape(src))) is not None:
+                found.add(name)
+    return sorted(found)
+
+
 class TrailTranslation(models.Model):
     """A trail in another language: its own Markdown document, whose stops match the main one's by id.
 
@@ -368,12 +384,14 @@ class TrailTranslation(models.Model):
     source = models.TextField(help_text="The translation as one Markdown document.")
     title = models.CharField(max_length=200)
     intro_html = models.TextField(blank=True, editable=False)
+    media = ArrayField(models.CharField(max_length=100), default=list, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["trail", "pk"]
+        indexes = [GinIndex(fields=["media"], name="translation_media")]
         constraints = [models.UniqueConstraint(fields=["trail", "language"], name="one_translation_per_language")]
 
     def __str__(self) -> str:
@@ -396,6 +414,7 @@ class TrailTranslation(models.Model):
         self.source = source
         self.title = assembly.title[:200]
         self.intro_html = assembly.intro_html
+        self.media = media_names(assembly)
         if self.pk is None:
             try:
                 with transaction.atomic():
@@ -466,53 +485,27 @@ class AssetQuerySet(models.QuerySet):
     def usage(self, *, names: list[str] | None = None, lock: bool = False) -> dict[str, list[Trail | TrailTranslation]]:
         """Which live documents refer to which asset names: {name: [trails, then translations]}.
 
-        Read from the HTML saved with each stop and intro, where DAP keeps a reference as `<img src="name">`
-        (dap/media.py), rather than by parsing every document again: a handful of queries and a regular
-        expression, so the library's page stays quick for any number of long trails. With `names`, only the
-        rows that mention one; `lock` locks the documents found, for a change that rewrites them.
+        Read from the names each trail and translation keeps of its references when it is saved (`media`,
+        indexed), so the library's page costs two indexed queries however many and long the trails. With
+        `names`, only those names; `lock` locks the documents found, for a change that rewrites them.
         """
-        mentions = Q()
-        for name in names or ():
-            mentions |= Q(html__contains=f'src="{escape(name)}"')
-        stops = Stop.objects.filter(retired_at__isnull=True, trail__deleted_at__isnull=True).filter(mentions)
-        translated = StopTranslation.objects.filter(translation__trail__deleted_at__isnull=True).filter(mentions)
-        trail_intros = Trail.objects.live().exclude(intro_html="")
-        translation_intros = TrailTranslation.objects.filter(trail__deleted_at__isnull=True).exclude(intro_html="")
+        trails = Trail.objects.live()
+        translations = TrailTranslation.objects.filter(trail__deleted_at__isnull=True).select_related("trail")
         if names is not None:
-            intro_mentions = Q(pk__in=[])
-            for name in names:
-                intro_mentions |= Q(intro_html__contains=f'src="{escape(name)}"')
-            trail_intros, translation_intros = (
-                trail_intros.filter(intro_mentions),
-                translation_intros.filter(intro_mentions),
-            )
-        by_trail: dict[int, set[str]] = {}
-        by_translation: dict[int, set[str]] = {}
-        for found, rows in (
-            (by_trail, stops.values_list("trail_id", "html")),
-            (by_trail, trail_intros.values_list("pk", "intro_html")),
-            (by_translation, translated.values_list("translation_id", "html")),
-            (by_translation, translation_intros.values_list("pk", "intro_html")),
-        ):
-            for pk, html in rows.iterator():
-                for src in _SOURCES.findall(html):
-                    name = dap.media_name(unescape(src))
-                    if name is not None and (names is None or name in names):
-                        found.setdefault(pk, set()).add(name)
-        trails = Trail.objects.filter(pk__in=by_trail)
-        translations = TrailTranslation.objects.filter(pk__in=by_translation).select_related("trail")
+            trails, translations = trails.filter(media__overlap=names), translations.filter(media__overlap=names)
+        else:
+            trails, translations = trails.exclude(media=[]), translations.exclude(media=[])
         if lock:  # whole rows: a document rewritten is saved whole
             trails, translations = trails.select_for_update(), translations.select_for_update(of=("self",))
         else:
-            trails = trails.only("pk", "title")
-            translations = translations.only("pk", "language", "trail__id", "trail__title")
+            trails = trails.only("pk", "title", "media")
+            translations = translations.only("pk", "language", "media", "trail__id", "trail__title")
+        wanted = None if names is None else set(names)
         usage: dict[str, list[Trail | TrailTranslation]] = {}
-        for document, names_in in [
-            *((trail, by_trail[trail.pk]) for trail in trails.order_by("title", "pk")),
-            *((one, by_translation[one.pk]) for one in translations.order_by("trail__title", "language")),
-        ]:
-            for name in sorted(names_in):
-                usage.setdefault(name, []).append(document)
+        for document in [*trails.order_by("title", "pk"), *translations.order_by("trail__title", "language")]:
+            for name in document.media:
+                if wanted is None or name in wanted:
+                    usage.setdefault(name, []).append(document)
         return usage
 
 

@@ -464,3 +464,25 @@ def test_only_a_picture_on_a_live_stop_counts_as_a_use_not_the_name_in_a_sentenc
     used_by = in_a(lambda: [doc.title for doc in Asset.objects.get(pk=heron.pk).used_by()])
 
     assert used_by == [intro.title, shown.title]
+
+
+def test_trails_saved_before_uses_were_remembered_learn_theirs_from_the_migration(workspace_a, heron):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    remember_media = import_module("trails.migrations.0006_media_in_use").remember_media
+    trail = make_trail(workspace=workspace_a, source=with_picture("heron.jpg", title="Older"))
+    translation = make_translation(
+        workspace=workspace_a, trail=trail, language="fr", source="## La fontaine {#fountain}\n![Un héron](heron.jpg)\n"
+    )
+    with schema_context("alpha"):
+        Trail.objects.filter(pk=trail.pk).update(media=[])
+        TrailTranslation.objects.filter(pk=translation.pk).update(media=[])
+        before = Asset.objects.get(pk=heron.pk).used_by()
+
+        remember_media(apps, None)
+
+        after = [(type(doc).__name__, doc.pk) for doc in Asset.objects.get(pk=heron.pk).used_by()]
+    assert before == []
+    assert after == [("Trail", trail.pk), ("TrailTranslation", translation.pk)]
