@@ -67,6 +67,11 @@ def main() -> int:
     parser.add_argument("--steps", default=",".join(map(str, STEPS)), help="workspace counts (default %(default)s)")
     parser.add_argument("--max", type=int, default=STEPS[-1], help="measure up to this many; extrapolate the rest")
     parser.add_argument("--migrate-max", type=int, default=1000, help="run the new migration up to this many")
+    parser.add_argument(
+        "--migrate-steps",
+        default="",
+        help="run the new migration at these steps only (default: each up to --migrate-max)",
+    )
     parser.add_argument("--standard-max", type=int, default=300, help="django-tenants' executor up to this many")
     parser.add_argument("--scans", type=int, default=10_000_000, help="scans in one workspace (0: skip)")
     parser.add_argument("--seconds", type=int, default=5, help="each wrk run")
@@ -153,6 +158,11 @@ class Bench:
             Stop.objects.all().delete()
             Trail.objects.all().delete()
 
+    def _migrates_at(self, count: int) -> bool:
+        if self.args.migrate_steps:
+            return count in {int(step) for step in self.args.migrate_steps.split(",")}
+        return count <= self.args.migrate_max
+
     def step(self, count: int) -> dict:
         from accounts.models import Membership
         from accounts.workspaces import create_workspace
@@ -177,7 +187,7 @@ class Bench:
         }
         row["noop_s"] = _migrate()
         row["noop_standard_s"] = _migrate("--executor=standard") if count <= self.args.standard_max else None
-        row["new_migration_s"] = _new_migration() if count <= self.args.migrate_max else None
+        row["new_migration_s"] = _new_migration() if self._migrates_at(count) else None
         if not self.args.no_scanner:
             row |= scanner(self.token, count, self.args)
         row |= backend_memory(count)
@@ -495,14 +505,14 @@ def _extrapolated(rows: list[dict], count: int) -> dict:
 
 SEED_SQL = """
 INSERT INTO scans_scan (stop_id, trail_id, scanned_at, device, browser, os, user_agent, referrer, country, ip,
-                        visitor, is_bot)
+                        visitor, is_bot, language, uid)
 SELECT stops.id[1 + mod(n, 10)], stops.trail, %(start)s + (n * %(step)s) * interval '1 second',
        (ARRAY['mobile', 'mobile', 'tablet', 'desktop'])[1 + mod(n, 4)],
        (ARRAY['Mobile Safari', 'Chrome Mobile', 'Firefox'])[1 + mod(n, 3)],
        (ARRAY['iOS', 'Android', 'Windows'])[1 + mod(n, 3)], 'bench',
        (ARRAY['', '', 'https://www.google.com/'])[1 + mod(n, 3)],
        (ARRAY['GB', 'FR', 'DE', 'US', 'NL'])[1 + mod(n, 5)], '198.51.100.0',
-       lpad(to_hex(n / 3), 16, '0'), mod(n, 12) = 0
+       lpad(to_hex(n / 3), 16, '0'), mod(n, 12) = 0, (ARRAY['', 'fr'])[1 + mod(n, 2)], gen_random_uuid()
 FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n
 JOIN (SELECT trail_id AS trail, array_agg(id ORDER BY position) AS id FROM trails_stop GROUP BY trail_id) stops
   ON stops.trail = (SELECT array_agg(id ORDER BY id) FROM trails_trail)[1 + mod(n / 7, 5)]
