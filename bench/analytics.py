@@ -25,6 +25,7 @@ import re
 import statistics
 import sys
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,10 +46,11 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
-from accounts.models import User  # noqa: E402
+from accounts.models import Customer, Membership, User  # noqa: E402
 from accounts.workspaces import create_workspace, ensure_public_workspace  # noqa: E402
 from scans import rollups  # noqa: E402
 from scans.analytics import Filters, Period, build_report  # noqa: E402
+from scans.models import Scan  # noqa: E402
 from trails.models import Trail  # noqa: E402
 
 TIME_ZONE = "Europe/Paris"
@@ -74,6 +76,7 @@ REFERRERS = [
     "https://www.facebook.com/",
     "android-app://com.slack",
 ]
+LANGUAGES = ["", "", "fr", "de"]  # "" is the trail's own language
 BOT_SHARE = 0.08
 
 
@@ -82,6 +85,7 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="Keep the workspace to look into it afterwards.")
+    parser.add_argument("--schema", help="Measure this existing workspace (e.g. one bench/scale.py --keep made).")
     args = parser.parse_args()
     # No collectstatic needed to render the page.
     settings.STORAGES = {
@@ -90,6 +94,13 @@ def main() -> None:
     }
     call_command("migrate_schemas", shared=True, verbosity=0)
     ensure_public_workspace()
+    if args.schema:
+        workspace = Customer.objects.get(schema_name=args.schema)
+        owner = workspace.memberships.filter(role=Membership.Role.OWNER).first().user
+        with schema_context(args.schema):
+            print(f"workspace {args.schema}, {Scan.objects.count():,} scans (kept, not seeded)")
+            measure(workspace, owner, args)
+        return
     slug = f"benchanalytics{os.getpid()}"
     owner = User.objects.create_user(f"owner@{slug}.example", None)
     print(f"workspace {slug}, {args.scans:,} scans over {DAYS} days, {TRAILS} trails of {STOPS} stops")
@@ -126,7 +137,11 @@ def run(workspace, owner, args) -> None:
     print(f"build roll-ups again (nothing to do)       {seconds:8.2f} s")
     # What autovacuum does soon after a build; without it the planner guesses the roll-ups are empty.
     connection.cursor().execute("ANALYZE scans_stopday, scans_trailday, scans_dimensionday, scans_rollupday")
+    measure(workspace, owner, args)
 
+
+def measure(workspace, owner, args) -> None:
+    """The page, the report and the raw baseline for 30 and 365 days, with each query's share."""
     client = Client(HTTP_HOST=workspace.primary_host)
     client.force_login(owner)
     today = workspace.today()
@@ -166,7 +181,7 @@ def seed(stops: dict[int, list[int]], *, count: int) -> None:
         connection.cursor() as cursor,
         cursor.cursor.copy(
             "COPY scans_scan (stop_id, trail_id, scanned_at, device, browser, os, user_agent, referrer, country, ip,"
-            " visitor, is_bot) FROM STDIN"
+            " visitor, is_bot, language, uid) FROM STDIN"
         ) as copy,
     ):
         buffer: list[str] = []
@@ -196,11 +211,13 @@ def _scan_lines(stops: dict[int, list[int]], *, count: int) -> Iterator[str]:
             bot = rng.random() < BOT_SHARE
             device, browser, os_ = ("bot", "", "") if bot else rng.choice(CLIENTS)
             country, referrer = rng.choice(COUNTRIES), rng.choice(REFERRERS)
+            language = rng.choice(LANGUAGES)
             walk = [rng.choice(stops[trail])] if bot else stops[trail][: 1 + _walk_length(rng)]
             for stop in walk:
                 line = (
                     f"{stop}\t{trail}\t{at.isoformat()}\t{device}\t{browser}\t{os_}\tbench\t{referrer}\t{country}"
-                    f"\t198.51.100.0\t{visitor}\t{'t' if bot else 'f'}\n"
+                    f"\t198.51.100.0\t{visitor}\t{'t' if bot else 'f'}\t{language}"
+                    f"\t{uuid.UUID(int=rng.getrandbits(128), version=4)}\n"
                 )
                 scans.append((at, line))
                 at += datetime.timedelta(minutes=4)
