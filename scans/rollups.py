@@ -50,37 +50,64 @@ starters AS (
     WHERE stop.position = 1 AND NOT source.is_bot AND source.visitor IS NOT NULL
 )"""  # noqa: S608
 
+# Each SELECT first folds the scans into one row per visitor (or per combination of values) with its counts, then
+# counts those: hash aggregates only, where count(DISTINCT ...) sorted every scan once per distinct count, and the
+# referrer's host is taken once per combination instead of once per scan. A NULL visitor (none recorded) is one
+# group whose scans are counted and which counts as no visitor (count(visitor) leaves NULLs out).
 STOP_DAY_COLUMNS = "day, stop_id, trail_id, scans, bot_scans, visitors, all_visitors, funnel_visitors"
 STOP_DAY_SELECT = """
-SELECT source.day, source.stop_id, source.trail_id,
-       count(*) FILTER (WHERE NOT source.is_bot) AS scans,
-       count(*) FILTER (WHERE source.is_bot) AS bot_scans,
-       count(DISTINCT source.visitor) FILTER (WHERE NOT source.is_bot) AS visitors,
-       count(DISTINCT source.visitor) AS all_visitors,
-       count(DISTINCT starters.visitor) AS funnel_visitors
-FROM source LEFT JOIN starters
-    ON starters.day = source.day AND starters.trail_id = source.trail_id
-    AND starters.visitor = source.visitor AND NOT source.is_bot
-GROUP BY source.day, source.stop_id, source.trail_id"""
+SELECT visits.day, visits.stop_id, visits.trail_id,
+       sum(visits.scans)::bigint AS scans,
+       sum(visits.bot_scans)::bigint AS bot_scans,
+       count(visits.visitor) FILTER (WHERE visits.scans > 0) AS visitors,
+       count(visits.visitor) AS all_visitors,
+       count(starters.visitor) FILTER (WHERE visits.scans > 0) AS funnel_visitors
+FROM (
+    SELECT day, stop_id, trail_id, visitor,
+           count(*) FILTER (WHERE NOT is_bot) AS scans, count(*) FILTER (WHERE is_bot) AS bot_scans
+    FROM source GROUP BY day, stop_id, trail_id, visitor
+) AS visits LEFT JOIN starters
+    ON starters.day = visits.day AND starters.trail_id = visits.trail_id AND starters.visitor = visits.visitor
+GROUP BY visits.day, visits.stop_id, visits.trail_id"""
 
 # A NULL trail is the whole workspace: a visitor of two trails is one visitor.
 TRAIL_DAY_COLUMNS = "day, trail_id, scans, bot_scans, visitors, all_visitors"
 TRAIL_DAY_SELECT = """
 SELECT day, trail_id,
-       count(*) FILTER (WHERE NOT is_bot) AS scans,
-       count(*) FILTER (WHERE is_bot) AS bot_scans,
-       count(DISTINCT visitor) FILTER (WHERE NOT is_bot) AS visitors,
-       count(DISTINCT visitor) AS all_visitors
-FROM source
-GROUP BY GROUPING SETS ((day, trail_id), (day))"""
+       sum(scans)::bigint AS scans,
+       sum(bot_scans)::bigint AS bot_scans,
+       count(visitor) FILTER (WHERE scans > 0) AS visitors,
+       count(visitor) AS all_visitors
+FROM (
+    SELECT day, trail_id, visitor,
+           count(*) FILTER (WHERE NOT is_bot) AS scans, count(*) FILTER (WHERE is_bot) AS bot_scans
+    FROM source GROUP BY day, trail_id, visitor
+) AS visits
+GROUP BY day, trail_id
+UNION ALL
+SELECT day, NULL,
+       sum(scans)::bigint,
+       sum(bot_scans)::bigint,
+       count(visitor) FILTER (WHERE scans > 0),
+       count(visitor)
+FROM (
+    SELECT day, visitor,
+           count(*) FILTER (WHERE NOT is_bot) AS scans, count(*) FILTER (WHERE is_bot) AS bot_scans
+    FROM source GROUP BY day, visitor
+) AS visits
+GROUP BY day"""
 
 # A referrer is counted by its host: whole URLs are too many to count and may carry personal data.
 DIMENSION_DAY_COLUMNS = "day, trail_id, dimension, value, scans, bot_scans"
 DIMENSION_DAY_SELECT = """
 SELECT day, trail_id, dimension, value,
-       count(*) FILTER (WHERE NOT is_bot) AS scans,
-       count(*) FILTER (WHERE is_bot) AS bot_scans
-FROM source CROSS JOIN LATERAL (VALUES
+       sum(scans)::bigint AS scans,
+       sum(bot_scans)::bigint AS bot_scans
+FROM (
+    SELECT day, trail_id, device, browser, os, country, language, referrer,
+           count(*) FILTER (WHERE NOT is_bot) AS scans, count(*) FILTER (WHERE is_bot) AS bot_scans
+    FROM source GROUP BY day, trail_id, device, browser, os, country, language, referrer
+) AS combinations CROSS JOIN LATERAL (VALUES
     ('device', device::text), ('browser', browser::text), ('os', os::text), ('country', country::text),
     ('language', language::text),
     ('referrer', left(coalesce(lower(substring(referrer from
