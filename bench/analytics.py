@@ -85,6 +85,7 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="Keep the workspace to look into it afterwards.")
+    parser.add_argument("--no-baseline", action="store_true", help="Skip the count from raw scans (slow at 10M).")
     parser.add_argument("--schema", help="Measure this existing workspace (e.g. one bench/scale.py --keep made).")
     args = parser.parse_args()
     # No collectstatic needed to render the page.
@@ -141,7 +142,11 @@ def run(workspace, owner, args) -> None:
 
 
 def measure(workspace, owner, args) -> None:
-    """The page, the report and the raw baseline for 30 and 365 days, with each query's share."""
+    """The page, the report and the raw baseline for 30 and 365 days, with each query's share.
+
+    "page" is a view after a scan came in (today counted again); "page again" one before any came in (today's
+    count kept in the shared cache, where the code keeps one).
+    """
     client = Client(HTTP_HOST=workspace.primary_host)
     client.force_login(owner)
     today = workspace.today()
@@ -149,25 +154,40 @@ def measure(workspace, owner, args) -> None:
         url = f"/dashboard/analytics/?range=custom&start={today - datetime.timedelta(days=days - 1)}&end={today}"
         first = _timed(lambda url=url: _get(client, url))
         print(f"\n{days} days (first load, building missing days of the previous period: {first * 1000:.0f} ms)")
-        page = [_timed(lambda url=url: _get(client, url)) for _ in range(args.runs)]
+        page = [_timed(lambda url=url: (_forget_kept(), _get(client, url))) for _ in range(args.runs)]
+        again = [_timed(lambda url=url: _get(client, url)) for _ in range(args.runs)]
         period = Period(today - datetime.timedelta(days=days - 1), today)
         filters = Filters(period)
         report, report_queries = _timed_with_queries(
-            lambda f=filters: build_report(workspace=workspace, filters=f), runs=args.runs
+            lambda f=filters: (_forget_kept(), build_report(workspace=workspace, filters=f)), runs=args.runs
         )
-        raw, raw_queries = _timed_with_queries(
-            lambda f=filters: build_report(workspace=workspace, filters=f, raw_only=True), runs=max(3, args.runs // 2)
-        )
-        page_ms, report_ms, raw_ms = (statistics.median(s) * 1000 for s in (page, report, raw))
+        page_ms, again_ms, report_ms = (statistics.median(s) * 1000 for s in (page, again, report))
         verdict = "meets" if page_ms < TARGETS_MS[days] else "MISSES"
         print(f"  page (test Client)        {page_ms:8.1f} ms   {verdict} the {TARGETS_MS[days]} ms target")
+        print(f"  page again, no new scan   {again_ms:8.1f} ms")
         print(f"  report from roll-ups      {report_ms:8.1f} ms")
-        print(f"  baseline from raw scans   {raw_ms:8.1f} ms   roll-ups are {raw_ms / report_ms:5.1f}x faster")
+        raw_queries: dict[str, list[float]] = {}
+        if not args.no_baseline:
+            raw, raw_queries = _timed_with_queries(
+                lambda f=filters: build_report(workspace=workspace, filters=f, raw_only=True),
+                runs=max(3, args.runs // 2),
+            )
+            raw_ms = statistics.median(raw) * 1000
+            print(f"  baseline from raw scans   {raw_ms:8.1f} ms   roll-ups are {raw_ms / report_ms:5.1f}x faster")
         print("  query                   roll-ups      raw    ratio")
         for name in sorted(set(report_queries) | set(raw_queries)):
             ours, theirs = (statistics.median(q.get(name) or [0]) * 1000 for q in (report_queries, raw_queries))
             ratio = f"{theirs / ours:7.1f}x" if ours and theirs else "       "
             print(f"  {name:<20} {ours:8.1f} ms {theirs:8.1f} ms {ratio}")
+
+
+def _forget_kept() -> None:
+    """As if a scan had just come in: the page counts today again (code that keeps no count has nothing to forget)."""
+    import scans.analytics
+
+    kept = getattr(scans.analytics, "live_copies", None)
+    if kept is not None:
+        kept.clear()
 
 
 def _markdown(number: int) -> str:
