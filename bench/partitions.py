@@ -118,10 +118,10 @@ def _make_partitioned(cursor, schema: str, ranges: list[tuple[datetime.datetime,
     constraints = ", ".join(INDEXES)
     cursor.execute(f'CREATE TABLE "{schema}".scans ({COLUMNS}, {constraints}) PARTITION BY RANGE (scanned_at)')
     for number, column in enumerate(PLAIN_INDEXES):
-        cursor.execute(f'CREATE INDEX scans_{number} ON "{schema}".scans {column}')
+        cursor.execute(f'CREATE INDEX scans_i{number} ON "{schema}".scans {column}')
     for number, (start, end) in enumerate(ranges):
         cursor.execute(
-            f'CREATE TABLE "{schema}".scans_{number} PARTITION OF "{schema}".scans FOR VALUES FROM (%s) TO (%s)',
+            f'CREATE TABLE "{schema}".scans_p{number} PARTITION OF "{schema}".scans FOR VALUES FROM (%s) TO (%s)',
             [start, end],
         )
 
@@ -157,9 +157,9 @@ def partitioned_drop(workspace: Customer, month: tuple) -> None:
     with _connect() as conn:
         wal = _wal()
         started = time.perf_counter()
-        conn.execute("ALTER TABLE bench_parted_month.scans DETACH PARTITION bench_parted_month.scans_0 CONCURRENTLY")
+        conn.execute("ALTER TABLE bench_parted_month.scans DETACH PARTITION bench_parted_month.scans_p0 CONCURRENTLY")
         detached = time.perf_counter() - started
-        conn.execute("DROP TABLE bench_parted_month.scans_0")
+        conn.execute("DROP TABLE bench_parted_month.scans_p0")
         dropped = time.perf_counter() - started - detached
         print(
             f"   DETACH PARTITION CONCURRENTLY {detached * 1000:.0f} ms (SHARE UPDATE EXCLUSIVE on the parent: readers"
@@ -315,7 +315,7 @@ def catalog_cost(workspace: Customer, *, schemas: int) -> None:
                 f"CREATE TABLE bench_parted_plain_{number}.scans ({COLUMNS}, PRIMARY KEY (id), UNIQUE (uid))"
             )
             for index, column in enumerate(PLAIN_INDEXES):
-                cursor.execute(f"CREATE INDEX scans_{index} ON bench_parted_plain_{number}.scans {column}")
+                cursor.execute(f"CREATE INDEX scans_i{index} ON bench_parted_plain_{number}.scans {column}")
         plain = (time.perf_counter() - plain_started) / schemas
         plain_relations = _relations(cursor, "bench_parted_plain_0")
         parted_started = time.perf_counter()

@@ -242,8 +242,15 @@ def purge_scans(*, workspace: Customer, batch_size: int = 10_000) -> int:
     build_days(stale_days(workspace=workspace, first=first_day, last=cutoff_day - ONE_DAY), workspace=workspace)
     deleted = 0
     while True:
-        batch = Scan.objects.filter(scanned_at__lt=cutoff).values("pk")[:batch_size]
-        count, _ = Scan.objects.filter(pk__in=batch).delete()
+        # SQL, not QuerySet.delete(): django-tenants listens to every model's post_delete, which makes Django load
+        # each scan and delete them 100 at a time (101 statements a batch). Nothing listens to a scan's deletion.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {SCAN_TABLE} WHERE id IN "  # noqa: S608
+                f"(SELECT id FROM {SCAN_TABLE} WHERE scanned_at < %s ORDER BY scanned_at LIMIT %s)",
+                [cutoff, batch_size],
+            )
+            count = cursor.rowcount
         deleted += count
         if count < batch_size:
             return deleted
