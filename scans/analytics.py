@@ -1,7 +1,8 @@
 """The numbers on the analytics page: closed days from the roll-ups, today from the raw scans.
 
 Each query adds the roll-up rows of the closed days to the same rows counted from
-the raw scans of today (scans/rollups.py's SELECTs), so both are counted one way.
+the raw scans of today (scans/rollups.py's SELECTs), so both are counted one way;
+today's are counted once for all of a page's queries, and kept until a scan comes in (live_rows).
 The benchmark passes every day as a raw day to measure what the roll-ups save.
 
 Unique visitors are counted per day, because the visitor hash changes daily: over a
@@ -173,7 +174,7 @@ def _comparison(now: int, before: int, *, days: int) -> str:
     return f"{_change_text(change)} on {previous} ({before})."
 
 
-def _union(table: str, columns: str, record: str, *, sources: Sources, live: Live) -> tuple[str, str, dict]:
+def _union(table: str, columns: str, record: str, *, sources: Sources, live: str) -> tuple[str, str, dict]:
     """A WITH clause, a sub-select of the roll-up rows plus the same rows counted from raw days, and parameters.
 
     The raw days' rows come counted already (`live`, as JSON): the page counts them once for all its queries.
