@@ -178,6 +178,8 @@ class Bench:
             Customer.objects.bulk_create([customer])  # no save(): it would make the whole schema
             Domain.objects.create(domain=workspace_host(slug), tenant=customer, is_primary=True)
             Membership.objects.create(user=self.owner, customer=customer, role=Membership.Role.OWNER)
+            if self.count <= MANY:
+                Membership.objects.create(user=self.busy, customer=customer, role=Membership.Role.EDITOR)
             with connection.cursor() as cursor:
                 cursor.execute(f'CREATE SCHEMA "{slug}"')
                 cursor.execute(
