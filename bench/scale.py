@@ -165,26 +165,40 @@ class Bench:
             Stop.objects.all().delete()
             Trail.objects.all().delete()
 
-    def _stub(self, slug: str) -> None:
-        """A workspace as sign-in and the no-op migrate see it, without the ~60 relations of a real one."""
+    def _stubs(self, first: int, last: int) -> None:
+        """Workspaces `first` to `last` as sign-in and the no-op migrate see them, without the ~60 relations of a
+        real one: rows in the public schema, and a schema holding only a copy of the template's django_migrations."""
         from django.db import connection, transaction
 
         from accounts.models import Customer, Domain, Membership
         from accounts.schemas import TEMPLATE_SCHEMA
         from accounts.workspaces import workspace_host
 
+        numbers = range(first, last + 1)
         with transaction.atomic():
-            customer = Customer(schema_name=slug, name=f"Workspace {self.count}")
-            Customer.objects.bulk_create([customer])  # no save(): it would make the whole schema
-            Domain.objects.create(domain=workspace_host(slug), tenant=customer, is_primary=True)
-            Membership.objects.create(user=self.owner, customer=customer, role=Membership.Role.OWNER)
-            if self.count <= MANY:
-                Membership.objects.create(user=self.busy, customer=customer, role=Membership.Role.EDITOR)
+            # bulk_create, not save(): save() would make each whole schema.
+            customers = Customer.objects.bulk_create(
+                [Customer(schema_name=f"w{n:05d}", name=f"Workspace {n}") for n in numbers]
+            )
+            Domain.objects.bulk_create(
+                [Domain(domain=workspace_host(c.schema_name), tenant=c, is_primary=True) for c in customers]
+            )
+            Membership.objects.bulk_create(
+                [Membership(user=self.owner, customer=c, role=Membership.Role.OWNER) for c in customers]
+                + [
+                    Membership(user=self.busy, customer=c, role=Membership.Role.EDITOR)
+                    for n, c in zip(numbers, customers, strict=True)
+                    if n <= MANY
+                ]
+            )
             with connection.cursor() as cursor:
-                cursor.execute(f'CREATE SCHEMA "{slug}"')
-                cursor.execute(
-                    f'CREATE TABLE "{slug}".django_migrations AS TABLE "{TEMPLATE_SCHEMA}".django_migrations'
-                )
+                for customer in customers:  # names of our own making: w00001...
+                    schema = customer.schema_name
+                    cursor.execute(
+                        f'CREATE SCHEMA "{schema}"; CREATE TABLE "{schema}".django_migrations'
+                        f' AS TABLE "{TEMPLATE_SCHEMA}".django_migrations'
+                    )
+        self.count = last
 
     def _migrates_at(self, count: int) -> bool:
         if self.args.migrate_steps:
@@ -199,11 +213,11 @@ class Bench:
         started = time.perf_counter()
         timings = self.timings
         while self.count < count:
+            if self.args.stubs_from and self.count >= self.args.stubs_from:
+                self._stubs(self.count + 1, min(count, self.count + 500))
+                continue
             self.count += 1
             slug = f"w{self.count:05d}"
-            if self.args.stubs_from and self.count > self.args.stubs_from:
-                self._stub(slug)
-                continue
             began = time.perf_counter()
             workspace = create_workspace(name=f"Workspace {self.count}", slug=slug, owner=self.owner)
             timings.append(time.perf_counter() - began)
