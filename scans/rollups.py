@@ -173,7 +173,11 @@ def build_days(days: Iterable[datetime.date], *, workspace: Customer, only_missi
                 wanted = [day for day in wanted if day not in done]
             for run_first, run_last in runs(wanted):
                 for model in (StopDay, TrailDay, DimensionDay, RollupDay):
-                    model.objects.filter(day__range=(run_first, run_last)).delete()
+                    # SQL, not QuerySet.delete(), which loads every row first (see purge_scans).
+                    cursor.execute(
+                        f"DELETE FROM {model._meta.db_table} WHERE day BETWEEN %s AND %s",  # noqa: S608
+                        [run_first, run_last],
+                    )
                 params = source_params(first=run_first, last=run_last, workspace=workspace)
                 cursor.execute(BUILD_SQL, params | {"first": run_first, "last": run_last, "now": timezone.now()})
                 built += (run_last - run_first).days + 1
