@@ -25,6 +25,7 @@ import re
 import statistics
 import sys
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,10 +46,11 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
-from accounts.models import User  # noqa: E402
+from accounts.models import Customer, Membership, User  # noqa: E402
 from accounts.workspaces import create_workspace, ensure_public_workspace  # noqa: E402
 from scans import rollups  # noqa: E402
 from scans.analytics import Filters, Period, build_report  # noqa: E402
+from scans.models import Scan  # noqa: E402
 from trails.models import Trail  # noqa: E402
 
 TIME_ZONE = "Europe/Paris"
@@ -74,6 +76,7 @@ REFERRERS = [
     "https://www.facebook.com/",
     "android-app://com.slack",
 ]
+LANGUAGES = ["", "", "fr", "de"]  # "" is the trail's own language
 BOT_SHARE = 0.08
 
 
@@ -82,6 +85,8 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="Keep the workspace to look into it afterwards.")
+    parser.add_argument("--no-baseline", action="store_true", help="Skip the count from raw scans (slow at 10M).")
+    parser.add_argument("--schema", help="Measure this existing workspace (e.g. one bench/scale.py --keep made).")
     args = parser.parse_args()
     # No collectstatic needed to render the page.
     settings.STORAGES = {
@@ -90,6 +95,13 @@ def main() -> None:
     }
     call_command("migrate_schemas", shared=True, verbosity=0)
     ensure_public_workspace()
+    if args.schema:
+        workspace = Customer.objects.get(schema_name=args.schema)
+        owner = workspace.memberships.filter(role=Membership.Role.OWNER).first().user
+        with schema_context(args.schema):
+            print(f"workspace {args.schema}, {Scan.objects.count():,} scans (kept, not seeded)")
+            measure(workspace, owner, args)
+        return
     slug = f"benchanalytics{os.getpid()}"
     owner = User.objects.create_user(f"owner@{slug}.example", None)
     print(f"workspace {slug}, {args.scans:,} scans over {DAYS} days, {TRAILS} trails of {STOPS} stops")
@@ -126,7 +138,15 @@ def run(workspace, owner, args) -> None:
     print(f"build roll-ups again (nothing to do)       {seconds:8.2f} s")
     # What autovacuum does soon after a build; without it the planner guesses the roll-ups are empty.
     connection.cursor().execute("ANALYZE scans_stopday, scans_trailday, scans_dimensionday, scans_rollupday")
+    measure(workspace, owner, args)
 
+
+def measure(workspace, owner, args) -> None:
+    """The page, the report and the raw baseline for 30 and 365 days, with each query's share.
+
+    "page" is a view after a scan came in (today counted again); "page again" one before any came in (today's
+    count kept in the shared cache, where the code keeps one).
+    """
     client = Client(HTTP_HOST=workspace.primary_host)
     client.force_login(owner)
     today = workspace.today()
@@ -134,25 +154,40 @@ def run(workspace, owner, args) -> None:
         url = f"/dashboard/analytics/?range=custom&start={today - datetime.timedelta(days=days - 1)}&end={today}"
         first = _timed(lambda url=url: _get(client, url))
         print(f"\n{days} days (first load, building missing days of the previous period: {first * 1000:.0f} ms)")
-        page = [_timed(lambda url=url: _get(client, url)) for _ in range(args.runs)]
+        page = [_timed(lambda url=url: (_forget_kept(), _get(client, url))) for _ in range(args.runs)]
+        again = [_timed(lambda url=url: _get(client, url)) for _ in range(args.runs)]
         period = Period(today - datetime.timedelta(days=days - 1), today)
         filters = Filters(period)
         report, report_queries = _timed_with_queries(
-            lambda f=filters: build_report(workspace=workspace, filters=f), runs=args.runs
+            lambda f=filters: (_forget_kept(), build_report(workspace=workspace, filters=f)), runs=args.runs
         )
-        raw, raw_queries = _timed_with_queries(
-            lambda f=filters: build_report(workspace=workspace, filters=f, raw_only=True), runs=max(3, args.runs // 2)
-        )
-        page_ms, report_ms, raw_ms = (statistics.median(s) * 1000 for s in (page, report, raw))
+        page_ms, again_ms, report_ms = (statistics.median(s) * 1000 for s in (page, again, report))
         verdict = "meets" if page_ms < TARGETS_MS[days] else "MISSES"
         print(f"  page (test Client)        {page_ms:8.1f} ms   {verdict} the {TARGETS_MS[days]} ms target")
+        print(f"  page again, no new scan   {again_ms:8.1f} ms")
         print(f"  report from roll-ups      {report_ms:8.1f} ms")
-        print(f"  baseline from raw scans   {raw_ms:8.1f} ms   roll-ups are {raw_ms / report_ms:5.1f}x faster")
+        raw_queries: dict[str, list[float]] = {}
+        if not args.no_baseline:
+            raw, raw_queries = _timed_with_queries(
+                lambda f=filters: build_report(workspace=workspace, filters=f, raw_only=True),
+                runs=max(3, args.runs // 2),
+            )
+            raw_ms = statistics.median(raw) * 1000
+            print(f"  baseline from raw scans   {raw_ms:8.1f} ms   roll-ups are {raw_ms / report_ms:5.1f}x faster")
         print("  query                   roll-ups      raw    ratio")
         for name in sorted(set(report_queries) | set(raw_queries)):
             ours, theirs = (statistics.median(q.get(name) or [0]) * 1000 for q in (report_queries, raw_queries))
             ratio = f"{theirs / ours:7.1f}x" if ours and theirs else "       "
             print(f"  {name:<20} {ours:8.1f} ms {theirs:8.1f} ms {ratio}")
+
+
+def _forget_kept() -> None:
+    """As if a scan had just come in: the page counts today again (code that keeps no count has nothing to forget)."""
+    import scans.analytics
+
+    kept = getattr(scans.analytics, "live_copies", None)
+    if kept is not None:
+        kept.clear()
 
 
 def _markdown(number: int) -> str:
@@ -166,7 +201,7 @@ def seed(stops: dict[int, list[int]], *, count: int) -> None:
         connection.cursor() as cursor,
         cursor.cursor.copy(
             "COPY scans_scan (stop_id, trail_id, scanned_at, device, browser, os, user_agent, referrer, country, ip,"
-            " visitor, is_bot) FROM STDIN"
+            " visitor, is_bot, language, uid) FROM STDIN"
         ) as copy,
     ):
         buffer: list[str] = []
@@ -196,11 +231,13 @@ def _scan_lines(stops: dict[int, list[int]], *, count: int) -> Iterator[str]:
             bot = rng.random() < BOT_SHARE
             device, browser, os_ = ("bot", "", "") if bot else rng.choice(CLIENTS)
             country, referrer = rng.choice(COUNTRIES), rng.choice(REFERRERS)
+            language = rng.choice(LANGUAGES)
             walk = [rng.choice(stops[trail])] if bot else stops[trail][: 1 + _walk_length(rng)]
             for stop in walk:
                 line = (
                     f"{stop}\t{trail}\t{at.isoformat()}\t{device}\t{browser}\t{os_}\tbench\t{referrer}\t{country}"
-                    f"\t198.51.100.0\t{visitor}\t{'t' if bot else 'f'}\n"
+                    f"\t198.51.100.0\t{visitor}\t{'t' if bot else 'f'}\t{language}"
+                    f"\t{uuid.UUID(int=rng.getrandbits(128), version=4)}\n"
                 )
                 scans.append((at, line))
                 at += datetime.timedelta(minutes=4)

@@ -67,7 +67,19 @@ def main() -> int:
     parser.add_argument("--steps", default=",".join(map(str, STEPS)), help="workspace counts (default %(default)s)")
     parser.add_argument("--max", type=int, default=STEPS[-1], help="measure up to this many; extrapolate the rest")
     parser.add_argument("--migrate-max", type=int, default=1000, help="run the new migration up to this many")
+    parser.add_argument(
+        "--migrate-steps",
+        default="",
+        help="run the new migration at these steps only (default: each up to --migrate-max)",
+    )
     parser.add_argument("--standard-max", type=int, default=300, help="django-tenants' executor up to this many")
+    parser.add_argument(
+        "--stubs-from",
+        type=int,
+        default=0,
+        help="workspaces past this many are stubs: their public rows (workspace, host, owner) and a schema holding"
+        " only its django_migrations (all the no-op migrate reads); measure with --no-scanner",
+    )
     parser.add_argument("--scans", type=int, default=10_000_000, help="scans in one workspace (0: skip)")
     parser.add_argument("--seconds", type=int, default=5, help="each wrk run")
     parser.add_argument("--runs", type=int, default=2, help="wrk runs per server and step (median)")
@@ -153,6 +165,46 @@ class Bench:
             Stop.objects.all().delete()
             Trail.objects.all().delete()
 
+    def _stubs(self, first: int, last: int) -> None:
+        """Workspaces `first` to `last` as sign-in and the no-op migrate see them, without the ~60 relations of a
+        real one: rows in the public schema, and a schema holding only a copy of the template's django_migrations."""
+        from django.db import connection, transaction
+
+        from accounts.models import Customer, Domain, Membership
+        from accounts.schemas import TEMPLATE_SCHEMA
+        from accounts.workspaces import workspace_host
+
+        numbers = range(first, last + 1)
+        with transaction.atomic():
+            # bulk_create, not save(): save() would make each whole schema.
+            customers = Customer.objects.bulk_create(
+                [Customer(schema_name=f"w{n:05d}", name=f"Workspace {n}") for n in numbers]
+            )
+            Domain.objects.bulk_create(
+                [Domain(domain=workspace_host(c.schema_name), tenant=c, is_primary=True) for c in customers]
+            )
+            Membership.objects.bulk_create(
+                [Membership(user=self.owner, customer=c, role=Membership.Role.OWNER) for c in customers]
+                + [
+                    Membership(user=self.busy, customer=c, role=Membership.Role.EDITOR)
+                    for n, c in zip(numbers, customers, strict=True)
+                    if n <= MANY
+                ]
+            )
+            with connection.cursor() as cursor:
+                for customer in customers:  # names of our own making: w00001...
+                    schema = customer.schema_name
+                    cursor.execute(
+                        f'CREATE SCHEMA "{schema}"; CREATE TABLE "{schema}".django_migrations'
+                        f' AS TABLE "{TEMPLATE_SCHEMA}".django_migrations'
+                    )
+        self.count = last
+
+    def _migrates_at(self, count: int) -> bool:
+        if self.args.migrate_steps:
+            return count in {int(step) for step in self.args.migrate_steps.split(",")}
+        return count <= self.args.migrate_max
+
     def step(self, count: int) -> dict:
         from accounts.models import Membership
         from accounts.workspaces import create_workspace
@@ -161,6 +213,9 @@ class Bench:
         started = time.perf_counter()
         timings = self.timings
         while self.count < count:
+            if self.args.stubs_from and self.count >= self.args.stubs_from:
+                self._stubs(self.count + 1, min(count, self.count + 500))
+                continue
             self.count += 1
             slug = f"w{self.count:05d}"
             began = time.perf_counter()
@@ -169,15 +224,15 @@ class Bench:
             if self.count <= MANY:
                 Membership.objects.create(user=self.busy, customer=workspace, role=Membership.Role.EDITOR)
         print(f"   grown in {time.perf_counter() - started:.0f} s", flush=True)
-        last = sorted(timings[-SAMPLE:]) or [float("nan")]
+        last = sorted(timings[-SAMPLE:])
         row = {
             "count": count,
-            "provision_ms": statistics.median(last) * 1000,
-            "provision_p95_ms": last[int(0.95 * (len(last) - 1))] * 1000,
+            "provision_ms": statistics.median(last) * 1000 if last else None,  # none made in this run
+            "provision_p95_ms": last[int(0.95 * (len(last) - 1))] * 1000 if last else None,
         }
         row["noop_s"] = _migrate()
         row["noop_standard_s"] = _migrate("--executor=standard") if count <= self.args.standard_max else None
-        row["new_migration_s"] = _new_migration() if count <= self.args.migrate_max else None
+        row["new_migration_s"] = _new_migration() if self._migrates_at(count) else None
         if not self.args.no_scanner:
             row |= scanner(self.token, count, self.args)
         row |= backend_memory(count)
@@ -353,7 +408,10 @@ def backend_memory(count: int) -> dict:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT schema_name FROM accounts_customer WHERE schema_name <> 'public' ORDER BY 1")
+        cursor.execute(  # real workspaces only (not --stubs-from's)
+            "SELECT schema_name FROM accounts_customer WHERE schema_name <> 'public'"
+            " AND to_regclass(quote_ident(schema_name) || '.scans_scan') IS NOT NULL ORDER BY 1"
+        )
         schemas = [row[0] for row in cursor.fetchall()][:1000]
     marks = {1, 100, 200, 1000}
     found = {}
@@ -495,14 +553,14 @@ def _extrapolated(rows: list[dict], count: int) -> dict:
 
 SEED_SQL = """
 INSERT INTO scans_scan (stop_id, trail_id, scanned_at, device, browser, os, user_agent, referrer, country, ip,
-                        visitor, is_bot)
+                        visitor, is_bot, language, uid)
 SELECT stops.id[1 + mod(n, 10)], stops.trail, %(start)s + (n * %(step)s) * interval '1 second',
        (ARRAY['mobile', 'mobile', 'tablet', 'desktop'])[1 + mod(n, 4)],
        (ARRAY['Mobile Safari', 'Chrome Mobile', 'Firefox'])[1 + mod(n, 3)],
        (ARRAY['iOS', 'Android', 'Windows'])[1 + mod(n, 3)], 'bench',
        (ARRAY['', '', 'https://www.google.com/'])[1 + mod(n, 3)],
        (ARRAY['GB', 'FR', 'DE', 'US', 'NL'])[1 + mod(n, 5)], '198.51.100.0',
-       lpad(to_hex(n / 3), 16, '0'), mod(n, 12) = 0
+       lpad(to_hex(n / 3), 16, '0'), mod(n, 12) = 0, (ARRAY['', 'fr'])[1 + mod(n, 2)], gen_random_uuid()
 FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n
 JOIN (SELECT trail_id AS trail, array_agg(id ORDER BY position) AS id FROM trails_stop GROUP BY trail_id) stops
   ON stops.trail = (SELECT array_agg(id ORDER BY id) FROM trails_trail)[1 + mod(n / 7, 5)]

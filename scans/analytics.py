@@ -1,7 +1,8 @@
 """The numbers on the analytics page: closed days from the roll-ups, today from the raw scans.
 
 Each query adds the roll-up rows of the closed days to the same rows counted from
-the raw scans of today (scans/rollups.py's SELECTs), so both are counted one way.
+the raw scans of today (scans/rollups.py's SELECTs), so both are counted one way;
+today's are counted once for all of a page's queries, and kept until a scan comes in (live_rows).
 The benchmark passes every day as a raw day to measure what the roll-ups save.
 
 Unique visitors are counted per day, because the visitor hash changes daily: over a
@@ -11,13 +12,16 @@ range they are visitor-days, and someone who comes back tomorrow counts again.
 from __future__ import annotations
 
 import datetime
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connections
 
 import dap
 from accounts.models import Customer
+from lib.shared import SharedCopies
 from qrcards.routers import analytics_reads
 from scans import rollups
 from scans.models import DimensionDay, StopDay, TrailDay
@@ -170,21 +174,94 @@ def _comparison(now: int, before: int, *, days: int) -> str:
     return f"{_change_text(change)} on {previous} ({before})."
 
 
-def _union(
-    table: str, columns: str, live_select: str, *, sources: Sources, workspace: Customer, language: str = ""
-) -> tuple[str, str, dict]:
-    """A WITH clause, a sub-select of the roll-up rows plus the same rows counted from raw days, and parameters."""
+def _union(table: str, columns: str, record: str, *, sources: Sources, live: str) -> tuple[str, str, dict]:
+    """A WITH clause, a sub-select of the roll-up rows plus the same rows counted from raw days, and parameters.
+
+    The raw days' rows come counted already (`live`, as JSON): the page counts them once for all its queries.
+    """
     rolled, raw = sources.rolled, sources.raw
     # An empty period is one with its last day before its first.
     rolled = rolled or Period(datetime.date(2000, 1, 2), datetime.date(2000, 1, 1))
     raw = raw or Period(datetime.date(2000, 1, 2), datetime.date(2000, 1, 1))
-    with_sql = f"WITH {rollups.SOURCE_CTES}, live AS ({live_select})"
+    with_sql = (
+        f"WITH live AS (SELECT {columns} FROM json_to_recordset(%(live)s::json) AS live({record}) "  # noqa: S608
+        "WHERE day BETWEEN %(raw_first)s AND %(raw_last)s)"
+    )
     rows_sql = (
         f"(SELECT {columns} FROM {table} WHERE day BETWEEN %(rolled_first)s AND %(rolled_last)s "  # noqa: S608
         f"UNION ALL SELECT {columns} FROM live)"
     )
-    params = rollups.source_params(first=raw.first, last=raw.last, workspace=workspace, language=language)
+    params = {"live": live, "raw_first": raw.first, "raw_last": raw.last}
     return with_sql, rows_sql, params | {"rolled_first": rolled.first, "rolled_last": rolled.last}
+
+
+# The rows each roll-up table would hold for the raw days, as JSON records of these columns.
+TRAIL_DAY_RECORD = "day date, trail_id bigint, scans bigint, bot_scans bigint, visitors bigint, all_visitors bigint"
+STOP_DAY_RECORD = (
+    "day date, stop_id bigint, trail_id bigint, scans bigint, bot_scans bigint, visitors bigint,"
+    " all_visitors bigint, funnel_visitors bigint"
+)
+DIMENSION_DAY_RECORD = "day date, trail_id bigint, dimension text, value text, scans bigint, bot_scans bigint"
+
+# The raw days read once (the source CTE is materialized) and counted as each roll-up table counts a closed day.
+LIVE_SQL = f"""
+WITH {rollups.SOURCE_CTES},
+trail_rows AS ({rollups.TRAIL_DAY_SELECT}),
+stop_rows AS ({rollups.STOP_DAY_SELECT}),
+dimension_rows AS ({rollups.DIMENSION_DAY_SELECT})
+SELECT (SELECT coalesce(json_agg(trail_rows), '[]')::text FROM trail_rows),
+       (SELECT coalesce(json_agg(stop_rows), '[]')::text FROM stop_rows),
+       (SELECT coalesce(json_agg(dimension_rows), '[]')::text FROM dimension_rows)
+"""  # noqa: S608
+
+
+@dataclass(frozen=True)
+class Live:
+    """The raw days' rows, counted once per page from the raw scans: per trail, per stop and per breakdown value
+    and day, each a JSON list of records (TRAIL_DAY_RECORD...), as SQL hands them and takes them back."""
+
+    trail_days: str = "[]"
+    stop_days: str = "[]"
+    dimension_days: str = "[]"
+
+
+# Counted rows of raw days, shared by every process: a page asked for again before a new scan comes in (another
+# range, a trail chosen, bots shown, the dashboard's live counter) counts nothing again.
+LIVE_KEPT_BYTES = 256 * 1024
+live_copies: SharedCopies[Live] = SharedCopies("analytics-live", seconds=lambda: settings.SHARED_CACHE_SECONDS)
+
+
+def live_rows(*, workspace: Customer, raw: Period | None, language: str = "", shared: bool = True) -> Live:
+    """The rows of the raw days `raw` (today, mostly), counted from the raw scans, or kept from a count of the
+    same rows.
+
+    A count is kept under the newest scan's id: the raw scans of a day only ever grow (the purge deletes only
+    days long closed), and the writer draws a workspace's ids and commits them under one lock (scans/recording.py),
+    so while the newest id is the same no scan has come in. Also in the key: which stops are first (the funnel's
+    starters), the time zone and language that pick the rows. With `shared` false, always counted (the
+    benchmark's baseline).
+    """
+    if raw is None:
+        return Live()
+    params = rollups.source_params(first=raw.first, last=raw.last, workspace=workspace, language=language)
+    if not shared:
+        return Live(*_fetch("live", LIVE_SQL, params)[0])
+    ((table, newest, first_stops),) = _fetch(
+        "live_stamp",
+        f"SELECT pg_relation_filenode('{rollups.SCAN_TABLE}'), (SELECT max(id) FROM {rollups.SCAN_TABLE}), "  # noqa: S608
+        f"array(SELECT id FROM {rollups.STOP_TABLE} WHERE position = 1 ORDER BY id)",
+        {},
+    )
+    starters = hashlib.sha256(",".join(map(str, first_stops)).encode()).hexdigest()[:16]
+    # The table's file too: a workspace made again under the same name (or a table emptied) starts its ids again.
+    key = f"{workspace.schema_name}:{table}:{newest}:{raw.first}:{raw.last}:{params['tz']}:{language}:{starters}"
+    live, stamp = live_copies.load(key)
+    if live is None:
+        live = Live(*_fetch("live", LIVE_SQL, params)[0])
+        # A day's rows are a few KB; a year of raw days (a language chosen) is counted each time instead.
+        if sum(map(len, (live.trail_days, live.stop_days, live.dimension_days))) <= LIVE_KEPT_BYTES:
+            live_copies.save(key, live, stamp)
+    return live
 
 
 def _fetch(name: str, sql: str, params: dict) -> list[tuple]:
@@ -202,33 +279,28 @@ def _measures(include_bots: bool) -> tuple[str, str]:
     return "scans", "visitors"
 
 
-def trail_day_counts(*, workspace: Customer, filters: Filters, sources: Sources) -> list[tuple]:
+def trail_day_counts(
+    *, workspace: Customer, filters: Filters, sources: Sources, live: Live | None = None
+) -> list[tuple]:
     """(day, trail id, scans, visitors, bot scans) of each trail and day with scans; trail None is every trail.
 
-    Rows, not sums: the page needs them by day and by trail, and a year is a few thousand rows.
+    Rows, not sums: the page needs them by day and by trail, and a year is a few thousand rows. `live` holds the
+    raw days' rows counted already (for at least `sources.raw`), else they are counted here.
     """
+    live = live or live_rows(workspace=workspace, raw=sources.raw, language=filters.language)
     with_sql, rows_sql, params = _union(
-        TrailDay._meta.db_table,
-        rollups.TRAIL_DAY_COLUMNS,
-        rollups.TRAIL_DAY_SELECT,
-        sources=sources,
-        workspace=workspace,
-        language=filters.language,
+        TrailDay._meta.db_table, rollups.TRAIL_DAY_COLUMNS, TRAIL_DAY_RECORD, sources=sources, live=live.trail_days
     )
     scans, visitors = _measures(filters.include_bots)
     sql = f"{with_sql} SELECT day, trail_id, {scans}, {visitors}, bot_scans FROM {rows_sql} AS rows"  # noqa: S608
     return _fetch("trail_days", sql, params)
 
 
-def stop_counts(*, workspace: Customer, filters: Filters, sources: Sources) -> list[tuple]:
+def stop_counts(*, workspace: Customer, filters: Filters, sources: Sources, live: Live | None = None) -> list[tuple]:
     """(stop id, trail id, scans, visitors, funnel visitors), busiest first. The funnel counts people only."""
+    live = live or live_rows(workspace=workspace, raw=sources.raw, language=filters.language)
     with_sql, rows_sql, params = _union(
-        StopDay._meta.db_table,
-        rollups.STOP_DAY_COLUMNS,
-        rollups.STOP_DAY_SELECT,
-        sources=sources,
-        workspace=workspace,
-        language=filters.language,
+        StopDay._meta.db_table, rollups.STOP_DAY_COLUMNS, STOP_DAY_RECORD, sources=sources, live=live.stop_days
     )
     scans, visitors = _measures(filters.include_bots)
     trail_filter = "WHERE trail_id = %(trail)s" if filters.trail else ""
@@ -241,15 +313,17 @@ def stop_counts(*, workspace: Customer, filters: Filters, sources: Sources) -> l
     return _fetch("stops", sql, params | {"trail": filters.trail.pk if filters.trail else None})
 
 
-def dimension_counts(*, workspace: Customer, filters: Filters, sources: Sources) -> list[tuple]:
+def dimension_counts(
+    *, workspace: Customer, filters: Filters, sources: Sources, live: Live | None = None
+) -> list[tuple]:
     """(dimension, value, scans), most scans first within each dimension."""
+    live = live or live_rows(workspace=workspace, raw=sources.raw, language=filters.language)
     with_sql, rows_sql, params = _union(
         DimensionDay._meta.db_table,
         rollups.DIMENSION_DAY_COLUMNS,
-        rollups.DIMENSION_DAY_SELECT,
+        DIMENSION_DAY_RECORD,
         sources=sources,
-        workspace=workspace,
-        language=filters.language,
+        live=live.dimension_days,
     )
     scans, _ = _measures(filters.include_bots)
     trail_filter = "WHERE trail_id = %(trail)s" if filters.trail else ""
@@ -277,10 +351,13 @@ def build_report(
         if overall.rolled:
             rollups.ensure_built(workspace=workspace, first=overall.rolled.first, last=overall.rolled.last)
 
+    # The raw days of both periods hold those of the period: counted once for the three queries.
+    live = live_rows(workspace=workspace, raw=overall.raw, language=filters.language, shared=not raw_only)
     chosen = filters.trail.pk if filters.trail else None
     by_day: dict[datetime.date, tuple[int, int, int]] = {}
     by_trail: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for day, trail_id, scans, visitors, bots in trail_day_counts(workspace=workspace, filters=filters, sources=overall):
+    trail_days = trail_day_counts(workspace=workspace, filters=filters, sources=overall, live=live)
+    for day, trail_id, scans, visitors, bots in trail_days:
         if trail_id == chosen:
             by_day[day] = (scans, visitors, bots)
         if trail_id is not None and period.first <= day <= period.last and chosen in (None, trail_id):
@@ -292,7 +369,7 @@ def build_report(
     trail_rows = sorted(
         ((pk, scans, visitors) for pk, (scans, visitors) in by_trail.items()), key=lambda r: (-r[1], r[0])
     )
-    stop_rows = stop_counts(workspace=workspace, filters=filters, sources=current)
+    stop_rows = stop_counts(workspace=workspace, filters=filters, sources=current, live=live)
     trails = Trail.objects.in_bulk([row[0] for row in trail_rows])
     stops = Stop.objects.in_bulk([row[0] for row in stop_rows])
     total = sum(point.scans for point in days)
@@ -316,7 +393,7 @@ def build_report(
             if scans
         ],
         funnels=_funnels(stop_rows, filters=filters),
-        breakdowns=_breakdowns(dimension_counts(workspace=workspace, filters=filters, sources=current)),
+        breakdowns=_breakdowns(dimension_counts(workspace=workspace, filters=filters, sources=current, live=live)),
     )
 
 
@@ -410,15 +487,18 @@ def home_summary(*, workspace: Customer, today: datetime.date | None = None) -> 
     sources = Sources.for_period(month, today=today)
     if sources.rolled:
         rollups.ensure_built(workspace=workspace, first=sources.rolled.first, last=sources.rolled.last)
+    live = live_rows(workspace=workspace, raw=sources.raw)  # today's, for both queries
     by_day = {
         day: (scans, visitors)
         for day, trail_id, scans, visitors, _ in trail_day_counts(
-            workspace=workspace, filters=Filters(month), sources=sources
+            workspace=workspace, filters=Filters(month), sources=sources, live=live
         )
         if trail_id is None
     }
     days = [DayPoint(day, *by_day.get(day, (0, 0))) for day in month.dates()]
-    stop_rows = stop_counts(workspace=workspace, filters=Filters(week), sources=Sources.for_period(week, today=today))
+    stop_rows = stop_counts(
+        workspace=workspace, filters=Filters(week), sources=Sources.for_period(week, today=today), live=live
+    )
     stop_rows = [row for row in stop_rows if row[2]][:5]
     stops = Stop.objects.select_related("trail").in_bulk([row[0] for row in stop_rows])
     week = sum(point.scans for point in days[-7:])

@@ -44,6 +44,9 @@ def writer(django_db_setup, django_db_blocker, settings, tmp_path, monkeypatch):
     settings.REDIS_URL = ""
     settings.SCHEMAS_PER_CONNECTION = 3
     with django_db_blocker.unblock():
+        # A connection of its own: earlier tests' requests counted their schemas against the one they used (the
+        # budget is per connection), which made this module's outcome depend on which tests ran before it.
+        connection.close()
         writer = worker.ScanWriter(consumer="test")
         batches: list[list[queue.Entry]] = []
         monkeypatch.setattr(writer, "_read", lambda wait: batches.pop(0) if batches else [])
