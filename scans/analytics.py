@@ -14,10 +14,11 @@ from __future__ import annotations
 import datetime
 import hashlib
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connections
+from django.db import OperationalError, connections, transaction
 
 import dap
 from accounts.models import Customer
@@ -204,6 +205,10 @@ STOP_DAY_RECORD = (
 DIMENSION_DAY_RECORD = "day date, trail_id bigint, dimension text, value text, scans bigint, bot_scans bigint"
 
 # The raw days read once (the source CTE is materialized) and counted as each roll-up table counts a closed day.
+# A viewer's page holds a worker for under a second: the raw count of one language gets most of that.
+RAW_COUNT_TIMEOUT_MS = 700
+QUERY_CANCELED = "57014"  # PostgreSQL's code for a statement stopped by statement_timeout
+
 LIVE_SQL = f"""
 WITH {rollups.SOURCE_CTES},
 trail_rows AS ({rollups.TRAIL_DAY_SELECT}),
@@ -244,6 +249,9 @@ def live_rows(*, workspace: Customer, raw: Period | None, language: str = "", sh
     if raw is None:
         return Live()
     params = rollups.source_params(first=raw.first, last=raw.last, workspace=workspace, language=language)
+    # One language is counted from the raw scans of the whole period (the roll-ups count every language
+    # together): bounded, so a long period of a busy workspace is refused with a reason, never a stuck worker.
+    timeout_ms = RAW_COUNT_TIMEOUT_MS if language else None
     if not shared:
         return Live(*_fetch("live", LIVE_SQL, params)[0])
     ((table, newest, first_stops),) = _fetch(
@@ -257,19 +265,33 @@ def live_rows(*, workspace: Customer, raw: Period | None, language: str = "", sh
     key = f"{workspace.schema_name}:{table}:{newest}:{raw.first}:{raw.last}:{params['tz']}:{language}:{starters}"
     live, stamp = live_copies.load(key)
     if live is None:
-        live = Live(*_fetch("live", LIVE_SQL, params)[0])
+        live = Live(*_fetch("live", LIVE_SQL, params, timeout_ms=timeout_ms)[0])
         # A day's rows are a few KB; a year of raw days (a language chosen) is counted each time instead.
         if sum(map(len, (live.trail_days, live.stop_days, live.dimension_days))) <= LIVE_KEPT_BYTES:
             live_copies.save(key, live, stamp)
     return live
 
 
-def _fetch(name: str, sql: str, params: dict) -> list[tuple]:
+class TooLongToCount(Exception):
+    """Counting the raw scans asked for took longer than a page may: nothing was counted."""
+
+
+def _fetch(name: str, sql: str, params: dict, *, timeout_ms: int | None = None) -> list[tuple]:
     # From the replica when there is one (qrcards/routers.py): counts a second behind are fine here.
-    with analytics_reads() as alias, connections[alias].cursor() as cursor:
-        # The name shows which query this is in the benchmark and in pg_stat_statements.
-        cursor.execute(f"/* analytics:{name} */ {sql}", params)
-        return cursor.fetchall()
+    with analytics_reads() as alias:
+        # A time limit holds for the transaction only (set_config's `true`): the connection goes back as it was.
+        bounded = transaction.atomic(using=alias) if timeout_ms else nullcontext()
+        with bounded, connections[alias].cursor() as cursor:
+            if timeout_ms:
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{timeout_ms}ms"])
+            try:
+                # The name shows which query this is in the benchmark and in pg_stat_statements.
+                cursor.execute(f"/* analytics:{name} */ {sql}", params)
+            except OperationalError as error:
+                if timeout_ms and getattr(error.__cause__, "sqlstate", None) == QUERY_CANCELED:
+                    raise TooLongToCount from error
+                raise
+            return cursor.fetchall()
 
 
 def _measures(include_bots: bool) -> tuple[str, str]:

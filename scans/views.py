@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -12,7 +14,7 @@ from accounts.models import PrintedCard
 from accounts.permissions import member_required
 from qrcards.routers import analytics_database
 from scans import rollups
-from scans.analytics import Filters, build_report, home_summary
+from scans.analytics import Filters, TooLongToCount, build_report, home_summary
 from scans.chart import daily_chart, sparkline
 from scans.export import rollups_csv, scans_csv
 from scans.forms import AnalyticsFilterForm
@@ -86,9 +88,19 @@ def _filters(request: HttpRequest) -> tuple[AnalyticsFilterForm, Filters]:
 @member_required("view_analytics")
 def analytics(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
-    report = build_report(workspace=request.tenant, filters=filters)
+    notice = ""
+    try:
+        report = build_report(workspace=request.tenant, filters=filters)
+    except TooLongToCount:
+        # The language stays chosen in the form, with the reason in the report; its numbers are every language's.
+        notice = (
+            "There are too many scans in this range to count one language in time, so every language is "
+            "shown. Choose a shorter range to count one language."
+        )
+        report = build_report(workspace=request.tenant, filters=replace(filters, language=""))
     context = {
         "section": "analytics",
+        "notice": notice,
         "form": form,
         "report": report,
         "chart": daily_chart(report.days),

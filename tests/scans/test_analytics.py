@@ -252,3 +252,30 @@ def test_the_language_filter_counts_only_scans_served_in_that_language(workspace
     export = b"".join(client_a.get("/dashboard/analytics/scans.csv?range=7&language=de").streaming_content).decode()
     (german,) = list(csv.DictReader(io.StringIO(export)))
     assert (german["visitor"], german["language"]) == ("b", "de")
+
+
+def test_a_language_too_slow_to_count_is_refused_with_a_reason_and_every_language_shown(
+    workspace_a, cast, client_a, monkeypatch
+):
+    import scans.analytics
+
+    fountain, *_ = stops_of(make_trail(workspace=workspace_a), workspace_a)
+    make_scan(workspace=workspace_a, stop=fountain, at=days_ago(0, hour=0), visitor="a", language="fr")
+    make_scan(workspace=workspace_a, stop=fountain, at=days_ago(0, hour=0), visitor="b", language="de")
+    # Raw scans that take longer than a page may to count: each count sleeps 0.3 s, the limit is 0.1 s.
+    slow = scans.analytics.LIVE_SQL.rstrip().removesuffix("FROM dimension_rows)")
+    monkeypatch.setattr(
+        scans.analytics,
+        "LIVE_SQL",
+        f"{slow} FROM dimension_rows WHERE (SELECT pg_sleep(0.3)::text) IS NOT NULL)",
+    )
+    monkeypatch.setattr(scans.analytics, "RAW_COUNT_TIMEOUT_MS", 100)
+    client_a.force_login(cast.viewer)
+
+    page = client_a.get("/dashboard/analytics/?range=7&language=fr")
+
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "too many scans in this range to count one language in time, so every language is shown" in text
+    assert '<option value="fr" selected>' in text  # what was asked for is kept
+    assert re.search(r"\b2\s*</strong>|>\s*2\s*<", text)  # every language's two scans
