@@ -600,6 +600,10 @@ LINKS = {
 
 
 class QrCardsApi(NinjaAPI):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._schemas: dict[str, dict] = {}
+
     def _get_urls(self) -> list:
         """ninja answers a method a path doesn't take in plain text; ours answer in the JSON error shape."""
         patterns = super()._get_urls()
@@ -618,6 +622,12 @@ class QrCardsApi(NinjaAPI):
         example), rate-limit headers, ETag and 304 on reads, Idempotency-Key on POSTs, and links."""
         if path_prefix is None:  # as served at /api/v1/openapi.json
             path_prefix = self.get_root_path(path_params or {})
+        # Made once a process (~150 ms, and anyone may ask): the routes can't change while it runs. Read-only.
+        if (schema := self._schemas.get(path_prefix)) is None:
+            schema = self._schemas[path_prefix] = self._make_openapi_schema(path_prefix)
+        return schema
+
+    def _make_openapi_schema(self, path_prefix: str) -> dict:
         schema = super().get_openapi_schema(path_prefix=path_prefix)
         prefix = path_prefix.rstrip("/")
         schema["components"].setdefault("schemas", {})["Error"] = ERROR_SCHEMA
