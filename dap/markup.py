@@ -20,7 +20,7 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
 from dap.limits import MAX_NESTING
-from dap.media import image_with_positions
+from dap.media import image_with_positions, inline_text
 
 LINK_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 IMAGE_SCHEMES = frozenset({"http", "https"})
@@ -110,17 +110,5 @@ def _drop_unsafe_urls(tag: str, attribute: str, value: str) -> str | None:
 
 def plain_text(tokens: Sequence[Token]) -> str:
     """The visible text of block tokens, whitespace collapsed (code blocks left out)."""
-    blocks = (_inline_text(token.children) for token in tokens if token.children)
+    blocks = (inline_text(token.children) for token in tokens if token.children)
     return " ".join(" ".join(blocks).split())
-
-
-def _inline_text(children: Sequence[Token]) -> str:
-    parts = []
-    for child in children:
-        if child.type in ("text", "code_inline"):
-            parts.append(child.content)
-        elif child.type in ("softbreak", "hardbreak"):
-            parts.append(" ")
-        elif child.children:  # an image: its alt text
-            parts.append(_inline_text(child.children))
-    return "".join(parts)

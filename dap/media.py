@@ -126,21 +126,22 @@ def find_references(tokens: Sequence[Token]) -> Iterator[_Found]:
             elif child.type == "image":
                 name = media_name(str(child.attrGet("src") or ""))
                 if name is not None:
-                    alt = " ".join(_alt_text(child.children or ()).split())
+                    alt = " ".join(inline_text(child.children or ()).split())
                     line = block.map[0] + breaks
                     yield _Found(MediaReference(name, line, alt), child, block, block_index, line)
                 breaks += _newlines_in(child)
 
 
-def _alt_text(children: Sequence[Token]) -> str:
+def inline_text(children: Sequence[Token]) -> str:
+    """The visible text of inline tokens: a picture's is its alt text. Whitespace is left as it is."""
     parts = []
     for child in children:
         if child.type in ("text", "code_inline"):
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
-        elif child.children:
-            parts.append(_alt_text(child.children))
+        elif child.children:  # an image: its alt text
+            parts.append(inline_text(child.children))
     return "".join(parts)
 
 
